@@ -1,0 +1,305 @@
+"""Load and validate `config/kpis.toml`.
+
+A plan author edits this file by hand, so every error names the file, the line and the key, says
+what is allowed, and suggests the nearest valid word. Nothing here talks to Kolada: names of
+municipalities and KPI ids are checked against Kolada later, in `resolve`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_API_URL = "https://api.kolada.se/v3"
+DIRECTIONS = ("lower", "higher", "none")
+GENDERS = ("T", "K", "M")
+KPI_ID = re.compile(r"^[NU]\d{5}$")
+GROUP_ID = re.compile(r"^G\d+$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+FIRST_KOLADA_YEAR = 1990
+
+KNOWN_KEYS: dict[str, set[str]] = {
+    "": {"source", "home", "comparison", "years", "indicator"},
+    "source": {"api_url", "cache", "rate", "timeout", "max_retry_seconds"},
+    "home": {"municipality"},
+    "comparison": {"groups", "municipalities", "riket"},
+    "years": {"from", "to"},
+    "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals"},
+    "target": {"value", "year"},
+}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the person who edits the file."""
+
+
+@dataclass(frozen=True)
+class Target:
+    value: float
+    year: int
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    label: str
+    kpi: str
+    direction: str = "none"
+    target: Target | None = None
+    gender: str = "T"
+    unit: str | None = None
+    decimals: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    api_url: str = DEFAULT_API_URL
+    cache: Path | None = None
+    rate: float = 5.0
+    timeout: float = 60.0
+    max_retry_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    home: str
+    groups: tuple[str, ...] = ()
+    municipalities: tuple[str, ...] = ()
+    riket: bool = True
+    year_from: int = 2015
+    year_to: int | None = None
+    indicators: tuple[Indicator, ...] = ()
+    source: SourceSettings = field(default_factory=SourceSettings)
+
+    @property
+    def kpis(self) -> list[str]:
+        """Distinct KPI ids in the order the indicators name them."""
+        return list(dict.fromkeys(ind.kpi for ind in self.indicators))
+
+    def with_api_url(self, api_url: str | None) -> "Config":
+        """The command line and KOLADA_API_URL win over the file, in that order."""
+        url = api_url or os.environ.get("KOLADA_API_URL") or self.source.api_url
+        return replace(self, source=replace(self.source, api_url=url.rstrip("/")))
+
+
+class _Locator:
+    """Find the line of a key in the raw TOML text, since tomllib keeps no positions."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def line_of(self, table: str, key: str | None = None, index: int = 0) -> int | None:
+        header = re.compile(r"^\s*\[\[?\s*" + re.escape(table) + r"\s*\]\]?\s*(#.*)?$") if table else None
+        start, seen = (0 if header is None else None), -1
+        for no, line in enumerate(self.lines):
+            if header is not None and start is None and header.match(line):
+                seen += 1
+                if seen == index:
+                    start = no
+                    if key is None:
+                        return no + 1
+                continue
+            if start is None:
+                continue
+            if no > start and re.match(r"^\s*\[", line):
+                break
+            if key is not None and re.match(r"^\s*" + re.escape(key) + r"\s*=", line):
+                return no + 1
+        if key is not None and start is not None:
+            return start + 1
+        return None
+
+
+def _near(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
+    close = difflib.get_close_matches(str(word), sorted(choices), n=3, cutoff=0.5)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+class _Validator:
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.where = _Locator(text)
+
+    def fail(self, message: str, table: str = "", key: str | None = None, index: int = 0) -> ConfigError:
+        line = self.where.line_of(table, key, index) if (table or key) else None
+        place = f"{self.path}:{line}" if line else str(self.path)
+        return ConfigError(f"{place}: {message}")
+
+    def check_keys(self, data: dict[str, Any], kind: str, table: str, index: int = 0, label: str = "") -> None:
+        allowed = KNOWN_KEYS[kind]
+        for key in data:
+            if key not in allowed:
+                raise self.fail(
+                    f"unknown key {key!r} in {label or '[' + (table or 'top level') + ']'}{_near(key, allowed)}; "
+                    f"allowed: {', '.join(sorted(allowed))}",
+                    table, key, index,
+                )
+
+    def table(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.fail(f"[{name}] must be a table, e.g. [{name}] on a line of its own", "", name)
+        self.check_keys(value, name, name)
+        return value
+
+    def string(self, value: Any, what: str, table: str, key: str, index: int = 0) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{what} must be a non-empty text in quotes, got {value!r}", table, key, index)
+        return value.strip()
+
+    def year(self, value: Any, what: str, key: str) -> int:
+        last = dt.date.today().year + 1
+        if isinstance(value, bool) or not isinstance(value, int) or not FIRST_KOLADA_YEAR <= value <= last:
+            raise self.fail(f"{what} must be a year between {FIRST_KOLADA_YEAR} and {last}, got {value!r}", "years", key)
+        return value
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError with file:line on the first problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        place = f"{path}:{match.group(1)}" if match else str(path)
+        raise ConfigError(f"{place}: TOML syntax error: {exc}") from None
+    return parse_config(data, path, text)
+
+
+def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
+    """Validate an already parsed TOML document (split out so tests can feed dicts)."""
+    v = _Validator(path, text)
+    v.check_keys(data, "", "", label="the top level")
+    source = _parse_source(v, v.table(data, "source"))
+
+    home_t = v.table(data, "home")
+    if "municipality" not in home_t:
+        raise v.fail('[home] needs municipality = "<id or name>", e.g. municipality = "0484"', "home")
+    home = v.string(home_t["municipality"], "[home] municipality", "home", "municipality")
+
+    comp = v.table(data, "comparison")
+    groups = _string_list(v, comp.get("groups", []), "comparison", "groups")
+    for gid in groups:
+        if not GROUP_ID.match(gid):
+            raise v.fail(f"group id {gid!r} is not a Kolada municipality group id (G followed by digits, e.g. \"G36484\")",
+                         "comparison", "groups")
+    extra = _string_list(v, comp.get("municipalities", []), "comparison", "municipalities")
+    riket = comp.get("riket", True)
+    if not isinstance(riket, bool):
+        raise v.fail(f"[comparison] riket must be true or false, got {riket!r}", "comparison", "riket")
+
+    years = v.table(data, "years")
+    year_from = v.year(years.get("from", 2015), "[years] from", "from")
+    year_to = v.year(years["to"], "[years] to", "to") if "to" in years else None
+    if year_to is not None and year_to < year_from:
+        raise v.fail(f"[years] from = {year_from} is after to = {year_to}; swap them", "years", "to")
+
+    raw_inds = data.get("indicator", [])
+    if not isinstance(raw_inds, list) or not raw_inds:
+        raise v.fail("the config needs at least one [[indicator]] table with id, label and kpi", "")
+    indicators = tuple(_parse_indicator(v, raw, i) for i, raw in enumerate(raw_inds))
+    seen: dict[str, int] = {}
+    for i, ind in enumerate(indicators):
+        if ind.id in seen:
+            raise v.fail(f"indicator id {ind.id!r} is used twice; ids name output files and must be unique",
+                         "indicator", "id", i)
+        seen[ind.id] = i
+    return Config(path=path, home=home, groups=tuple(groups), municipalities=tuple(extra), riket=riket,
+                  year_from=year_from, year_to=year_to, indicators=indicators, source=source)
+
+
+def _parse_source(v: _Validator, src: dict[str, Any]) -> SourceSettings:
+    api_url = src.get("api_url", DEFAULT_API_URL)
+    if not isinstance(api_url, str) or not re.match(r"^https?://", api_url):
+        raise v.fail(f"[source] api_url must start with http:// or https://, got {api_url!r}", "source", "api_url")
+    cache = src.get("cache")
+    if cache is not None and not isinstance(cache, str):
+        raise v.fail("[source] cache must be a path in quotes", "source", "cache")
+    numbers = {}
+    for key, default, low in (("rate", 5.0, 0.1), ("timeout", 60.0, 1.0), ("max_retry_seconds", 300.0, 0.0)):
+        value = src.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+            raise v.fail(f"[source] {key} must be a number of at least {low}, got {value!r}", "source", key)
+        numbers[key] = float(value)
+    return SourceSettings(api_url=api_url.rstrip("/"), cache=Path(cache) if cache else None, **numbers)
+
+
+def _string_list(v: _Validator, value: Any, table: str, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise v.fail(f"[{table}] {key} must be a list of texts in quotes, e.g. {key} = [\"G36484\"]", table, key)
+    return [x.strip() for x in value]
+
+
+def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
+    if not isinstance(raw, dict):
+        raise v.fail("each [[indicator]] must be a table", "indicator", None, i)
+    name = f"[[indicator]] number {i + 1}"
+    v.check_keys(raw, "indicator", "indicator", i, label=name)
+    for key in ("id", "label", "kpi"):
+        if key not in raw:
+            raise v.fail(f"{name} has no {key} (needed: id, label, kpi)", "indicator", None, i)
+    ind_id = v.string(raw["id"], f"{name} id", "indicator", "id", i)
+    if not SLUG.match(ind_id):
+        raise v.fail(f"indicator id {ind_id!r} must be lower-case letters, digits, '-' or '_' (it names files), "
+                     f"e.g. \"missbruk-kostnad\"", "indicator", "id", i)
+    name = f"indicator {ind_id!r}"
+    label = v.string(raw["label"], f"{name} label", "indicator", "label", i)
+    kpi = v.string(raw["kpi"], f"{name} kpi", "indicator", "kpi", i).upper()
+    if not KPI_ID.match(kpi):
+        raise v.fail(f"{name}: kpi {raw['kpi']!r} is not a Kolada KPI id (N or U followed by five digits, "
+                     f"e.g. \"N35001\")", "indicator", "kpi", i)
+    direction = raw.get("direction", "none")
+    if direction not in DIRECTIONS:
+        raise v.fail(f"{name}: direction {direction!r} is not one of {', '.join(DIRECTIONS)}{_near(direction, DIRECTIONS)}",
+                     "indicator", "direction", i)
+    gender = raw.get("gender", "T")
+    if gender not in GENDERS:
+        raise v.fail(f"{name}: gender {gender!r} must be T (total), K (women) or M (men)", "indicator", "gender", i)
+    unit = raw.get("unit")
+    if unit is not None:
+        unit = v.string(unit, f"{name} unit", "indicator", "unit", i)
+    decimals = raw.get("decimals")
+    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6):
+        raise v.fail(f"{name}: decimals must be a whole number from 0 to 6, got {decimals!r}", "indicator", "decimals", i)
+    return Indicator(id=ind_id, label=label, kpi=kpi, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
+                     gender=gender, unit=unit, decimals=decimals)
+
+
+def _parse_target(v: _Validator, raw: Any, name: str, i: int) -> Target | None:
+    if raw is None:
+        return None
+    example = "target = { value = 1250, year = 2027 }"
+    if not isinstance(raw, dict):
+        raise v.fail(f"{name}: target must be written as {example}", "indicator", "target", i)
+    v.check_keys(raw, "target", "indicator", i, label=f"{name} target")
+    value, year = raw.get("value"), raw.get("year")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise v.fail(f"{name}: target value must be a number, e.g. {example}", "indicator", "target", i)
+    if isinstance(year, bool) or not isinstance(year, int) or not FIRST_KOLADA_YEAR <= year <= 2100:
+        raise v.fail(f"{name}: target year must be a year, e.g. {example}", "indicator", "target", i)
+    return Target(value=float(value), year=year)
+
+
+def place(config: Config, key: str, value: str) -> str:
+    """`file:line` of the line that sets `key` to `value`, for problems found after loading (e.g. by Kolada)."""
+    try:
+        lines = config.path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return str(config.path)
+    pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=.*" + re.escape(value))
+    for no, line in enumerate(lines, start=1):
+        if pattern.search(line):
+            return f"{config.path}:{no}"
+    return str(config.path)
