@@ -1,0 +1,113 @@
+"""Turn the config's names into Kolada ids, checked against Kolada itself.
+
+Resolution happens before anything is fetched or written, so a typo in the config costs one
+clear message and no data. Every refusal carries the closest matches, looked up in the same
+(cached) catalogue the check used.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .config import Config, ConfigError, place
+from .kolada.client import KoladaClient
+from .names import RIKET, NotFound, match_municipality, suggest_kpis
+
+log = logging.getLogger(__name__)
+
+# Fetching the whole catalogue costs about two pages; asking by id costs one page per 25 ids.
+WHOLE_CATALOGUE_ABOVE = 50
+
+
+class ResolveError(ConfigError):
+    """The config names something Kolada does not have."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    home: str
+    home_title: str
+    peers: tuple[str, ...]
+    areas: tuple[str, ...]
+    kpis: dict[str, dict[str, Any]]
+    retired: tuple[str, ...]
+    municipalities: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+
+
+def resolve(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> Resolved:
+    """Check every id and name of the config against Kolada; raise ResolveError listing near matches."""
+    municipalities = client.municipalities()
+
+    def municipality(text: str, key: str) -> str:
+        try:
+            return match_municipality(text, municipalities)
+        except NotFound as exc:
+            raise ResolveError(f"{place(config, key, text)}: {exc}") from None
+
+    home = municipality(config.home, "municipality")
+    titles = {str(m["id"]): str(m["title"]) for m in municipalities}
+    groups = _groups(config, client, home, titles)
+    peers = {str(m["member_id"]) for g in groups for m in g.get("members", [])}
+    peers |= {municipality(name, "municipalities") for name in config.municipalities}
+    peers.discard(home)
+    areas = peers | {home} | ({RIKET} if config.riket else set())
+    kpis, retired = _kpis(config, client, stored_kpis)
+    return Resolved(home=home, home_title=titles[home], peers=tuple(sorted(peers)), areas=tuple(sorted(areas)),
+                    kpis=kpis, retired=tuple(retired), municipalities=municipalities, groups=groups)
+
+
+def _groups(config: Config, client: KoladaClient, home: str, titles: dict[str, str]) -> list[dict[str, Any]]:
+    if not config.groups:
+        return []
+    found = {str(g["id"]): g for g in client.municipality_groups(list(config.groups))}
+    missing = [g for g in config.groups if g not in found]
+    if missing:
+        raise ResolveError(f"{place(config, 'groups', missing[0])}: {', '.join(missing)} "
+                           f"{'is' if len(missing) == 1 else 'are'} not a Kolada municipality group. "
+                           + groups_hint(client, home, titles))
+    return [found[g] for g in config.groups]
+
+
+def groups_hint(client: KoladaClient, home: str, titles: dict[str, str]) -> str:
+    containing = groups_containing(client.municipality_groups(), home)
+    if not containing:
+        return ""
+    shown = "; ".join(f"{g['id']} {g['title']}" for g in containing[:8])
+    return f"Groups that contain {titles.get(home, home)}: {shown}"
+
+
+def groups_containing(groups: list[dict[str, Any]], municipality_id: str) -> list[dict[str, Any]]:
+    """Groups a municipality belongs to, its own "Liknande kommuner" groups first."""
+    own = [g for g in groups if any(str(m.get("member_id")) == municipality_id for m in g.get("members", []))]
+    return sorted(own, key=lambda g: (not str(g.get("title", "")).startswith("Liknande kommuner"), str(g.get("title"))))
+
+
+def _kpis(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    wanted = config.kpis
+    if len(wanted) > WHOLE_CATALOGUE_ABOVE:
+        catalogue = client.kpis()
+        found = {str(k["id"]): k for k in catalogue if k.get("id") in set(wanted)}
+    else:
+        catalogue = None
+        found = {str(k["id"]): k for k in client.kpis(wanted)}
+    missing = [k for k in wanted if k not in found]
+    known_before = set(stored_kpis["id"]) if len(stored_kpis) else set()
+    retired = [k for k in missing if k in known_before]
+    unknown = [k for k in missing if k not in known_before]
+    for kpi in retired:
+        title = stored_kpis.loc[stored_kpis["id"] == kpi, "title"].iloc[0]
+        log.warning("KPI %s (%s) is no longer published by Kolada; its stored values are kept as they are", kpi, title)
+    if unknown:
+        catalogue = catalogue if catalogue is not None else client.kpis()
+        labels = {ind.kpi: ind.label for ind in config.indicators}
+        lines = []
+        for kpi in unknown:
+            near = suggest_kpis(kpi, labels.get(kpi, ""), catalogue)
+            hint = "; ".join(f"{k['id']} {k['title']}" for k in near) or "no similar KPI found"
+            lines.append(f"{place(config, 'kpi', kpi)}: KPI {kpi} is not in Kolada's catalogue (closest: {hint})")
+        raise ResolveError("; ".join(lines))
+    return {k: found[k] for k in wanted if k in found}, retired
