@@ -1,0 +1,273 @@
+"""Harvest Kolada KPI series into Parquet and build benchmark tables for municipal plans.
+
+Command line: parse arguments, set up logging, wire the rooms together, map outcomes to exit codes.
+
+Written for two audiences: a person at a terminal (progress bar, readable lines) and a cron job
+(no bar, one timestamped line per step, silence with --quiet unless something is wrong, and an
+exit code that says what happened).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from . import __version__, store
+from .config import DEFAULT_API_URL, Config, ConfigError, SourceSettings, load_config
+from .exitcodes import ExitCode
+from .kolada.client import KoladaClient
+from .kolada.errors import KoladaError, UpstreamUnavailable
+from .lock import LockHeld, run_lock
+
+log = logging.getLogger("harvester")
+
+
+def default_cache_path() -> Path:
+    """HTTP cache outside the dataset: it is not data, and a bad config must leave no trace in output/."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "harvester" / "kolada-http.sqlite"
+
+
+def setup_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    if sys.stderr.isatty():
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s" if verbose else "%(message)s"))
+    else:  # cron mail and journald: one self-contained line per event
+        fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+        handler.setFormatter(fmt)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("urllib3", "requests_cache", "matplotlib", "PIL", "fontTools"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _client(config: Config | None, args: argparse.Namespace) -> KoladaClient:
+    source = config.source if config else None
+    api_url = args.api_url or os.environ.get("KOLADA_API_URL") or (source.api_url if source else None)
+    source = source or SourceSettings()
+    cache = None if args.no_cache else Path(args.cache or source.cache or default_cache_path())
+    return KoladaClient(api_url or DEFAULT_API_URL, cache_path=cache, refresh=getattr(args, "refresh", False),
+                        rate=source.rate, timeout=source.timeout, max_retry_seconds=source.max_retry_seconds)
+
+
+def _prepare_output(root: Path) -> bool:
+    """Create the output root if needed; return whether it was created (to undo it on a config error)."""
+    existed = root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    if not os.access(root, os.W_OK):
+        raise PermissionError(f"[Errno 13] Permission denied: '{root}'")
+    return not existed
+
+
+def _undo_output(root: Path, created: bool) -> None:
+    """After a config error, leave the disk as it was: no lock file, no freshly made empty folder."""
+    try:
+        (root / ".lock").unlink(missing_ok=True)
+        if created:
+            root.rmdir()
+    except OSError:
+        pass
+
+
+def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
+    from .harvest import harvest
+
+    config = load_config(args.config).with_api_url(args.api_url)
+    root = Path(args.output)
+    created = _prepare_output(root)
+    with run_lock(root):
+        for line in store.recover(root):
+            log.warning("%s", line)
+        show = sys.stderr.isatty() and not args.quiet
+        with _client(config, args) as client:
+            try:
+                result = harvest(config, root, client, refresh=args.refresh, show_progress=show,
+                                 command="run" if compare_after else "fetch")
+            except ConfigError:
+                _undo_output(root, created)
+                raise
+        code = _report_harvest(result)
+        if compare_after and code in (ExitCode.OK, ExitCode.UNCHANGED, ExitCode.PARTIAL):
+            compare_code = _compare(config, root, args)
+            if compare_code != ExitCode.OK:
+                return compare_code
+        return code
+
+
+def _report_harvest(result) -> int:  # type: ignore[no-untyped-def]
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    summary = (f"fetch {result.outcome} in {result.seconds:.1f} s: {result.added} rows added, {result.changed} changed, "
+               f"{result.removed} removed; {result.requests} requests, {result.cached} from cache")
+    if result.outcome == "failed":
+        log.error("%s: %s", summary, result.message)
+        return ExitCode.UPSTREAM
+    if result.outcome == "partial":
+        log.error("%s; %d problems, first: %s", summary, len(result.failures), result.failures[0])
+        return ExitCode.PARTIAL
+    log.info("%s", summary)
+    return ExitCode.OK if result.outcome == "success" else ExitCode.UNCHANGED
+
+
+def _compare(config: Config, root: Path, args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    report = write_report(config, root, revised_since=args.revised_since)
+    log.info("compare: wrote %d files under %s", len(report.files), root)
+    return ExitCode.OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    root = Path(args.output)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: no dataset here yet; run `harvester fetch --config {args.config}` first")
+    with run_lock(root):
+        return _compare(config, root, args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return cmd_fetch(args, compare_after=True)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .status import print_status
+
+    config = load_config(args.config) if args.config else None
+    print_status(Path(args.output), config, sys.stdout)
+    return ExitCode.OK
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    from .status import print_changes
+
+    print_changes(Path(args.output), args.since, sys.stdout, csv=args.csv)
+    return ExitCode.OK
+
+
+def cmd_kpi_search(args: argparse.Namespace) -> int:
+    with _client(None, args) as client:
+        found = client.search_kpis(" ".join(args.words))
+    for kpi in sorted(found, key=lambda k: str(k.get("id"))):
+        print(f"{kpi['id']}  {kpi.get('title', '')}  [{kpi.get('operating_area') or '–'}; "
+              f"latest {kpi.get('publ_period') or '–'}; {kpi.get('municipality_type')}]")
+    if not found:
+        print(f"no KPI title contains {' '.join(args.words)!r}", file=sys.stderr)
+        return ExitCode.CONFIG
+    return ExitCode.OK
+
+
+def cmd_municipality_search(args: argparse.Namespace) -> int:
+    with _client(None, args) as client:
+        found = client.search_municipalities(" ".join(args.words))
+    for m in sorted(found, key=lambda m: str(m.get("id"))):
+        print(f"{m['id']}  {m.get('title', '')}  ({'kommun' if m.get('type') == 'K' else 'region/riket'})")
+    if not found:
+        print(f"no municipality title contains {' '.join(args.words)!r}", file=sys.stderr)
+        return ExitCode.CONFIG
+    return ExitCode.OK
+
+
+def cmd_groups(args: argparse.Namespace) -> int:
+    from .names import match_municipality
+    from .resolve import groups_containing
+
+    with _client(None, args) as client:
+        municipalities = client.municipalities()
+        home = match_municipality(args.municipality, municipalities)
+        groups = groups_containing(client.municipality_groups(), home)
+    for g in groups:
+        print(f"{g['id']}  {g['title']}  ({len(g.get('members', []))} members)")
+    return ExitCode.OK
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-01-31") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harvester", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"harvester {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (for cron)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    net = argparse.ArgumentParser(add_help=False)
+    net.add_argument("--api-url", help="Kolada v3 base URL (default: config, then KOLADA_API_URL, then api.kolada.se)")
+    net.add_argument("--cache", help=f"HTTP cache file (default {default_cache_path()})")
+    net.add_argument("--no-cache", action="store_true", help="do not read or write the HTTP cache")
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--output", default="output", help="dataset root (default: output)")
+    cfg = argparse.ArgumentParser(add_help=False)
+    cfg.add_argument("--config", required=True, help="the TOML config, e.g. config/kpis.toml")
+    fetch_opts = argparse.ArgumentParser(add_help=False)
+    fetch_opts.add_argument("--refresh", action="store_true", help="fetch everything again, ignoring cursors and cache")
+    cmp_opts = argparse.ArgumentParser(add_help=False)
+    cmp_opts.add_argument("--revised-since", type=_date, help="footnote values Kolada revised after this date")
+
+    commands: list[tuple[str, Callable[[argparse.Namespace], int], list[argparse.ArgumentParser], str]] = [
+        ("fetch", cmd_fetch, [common, cfg, net, out, fetch_opts], "harvest the configured KPIs into the dataset"),
+        ("compare", cmd_compare, [common, cfg, out, cmp_opts], "benchmark tables and charts from the dataset"),
+        ("run", cmd_run, [common, cfg, net, out, fetch_opts, cmp_opts], "fetch, then compare (the nightly job)"),
+        ("status", cmd_status, [common, out], "last run, dataset size, newest periods, next publications"),
+        ("changes", cmd_changes, [common, out], "values Kolada revised or withdrew"),
+        ("groups", cmd_groups, [common, net], "the comparison groups a municipality belongs to"),
+    ]
+    for name, func, parents, help_text in commands:
+        p = sub.add_parser(name, parents=parents, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        if name == "status":
+            p.add_argument("--config", help="show newest periods per indicator of this config")
+        if name == "changes":
+            p.add_argument("--since", type=_date, help="only changes detected on or after this date")
+            p.add_argument("--csv", action="store_true", help="machine-readable output")
+        if name == "groups":
+            p.add_argument("municipality", help="id or name, e.g. 0484 or Eskilstuna")
+    for name, func, help_text in (("kpi", cmd_kpi_search, "search KPIs by title words"),
+                                  ("municipality", cmd_municipality_search, "search municipalities by name")):
+        p = sub.add_parser(name, help=help_text)
+        inner = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+        s = inner.add_parser("search", parents=[common, net], help=help_text)
+        s.add_argument("words", nargs="+")
+        s.set_defaults(func=func)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.quiet, args.verbose)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        return _fail(ExitCode.CONFIG, str(exc))
+    except LookupError as exc:  # names.NotFound from the search commands
+        return _fail(ExitCode.CONFIG, str(exc.args[0] if exc.args else exc))
+    except LockHeld as exc:
+        return _fail(ExitCode.LOCKED, str(exc))
+    except UpstreamUnavailable as exc:
+        return _fail(ExitCode.UPSTREAM, f"Kolada is unavailable: {exc}")
+    except KoladaError as exc:
+        return _fail(ExitCode.UPSTREAM, f"Kolada: {exc}")
+    except OSError as exc:
+        return _fail(ExitCode.OUTPUT, f"cannot write the output ({exc}); the previous dataset is unchanged")
+    except KeyboardInterrupt:
+        return _fail(ExitCode.INTERRUPTED, "interrupted; the previous dataset is unchanged")
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"harvester: error: {message}", file=sys.stderr)
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""`harvester status` and `harvester changes`: what the dataset holds and what Kolada did to it.
+
+The analyst's question behind `status` is "is a missing 2025 value late, or not due yet?", so each
+KPI's newest stored period is set against Kolada's publication calendar from the KPI metadata.
+"""
+from __future__ import annotations
+
+import csv as csvlib
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from . import store
+from .config import Config
+from .names import NotFound, match_municipality
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def publication_note(newest: int | None, publ_period: str | None, prel: date | None, final: date | None,
+                     today: date) -> str:
+    """Say whether the next period is published, preliminary, or due, and whether we lag behind."""
+    if not publ_period:
+        return "no publication calendar in Kolada"
+    period = int(publ_period)
+    have = newest is not None and newest >= period
+    if final and final <= today:
+        state = f"{period} published {final}"
+    elif prel and prel <= today:
+        state = f"{period} preliminary since {prel}, final due {final or '?'}"
+    else:
+        due = prel or final
+        return f"{period} due {due or '(date not announced)'}" + ("" if newest is None else f"; newest stored {newest}")
+    return state + ("" if have else f"; not stored yet (newest stored {newest or '–'}): run fetch")
+
+
+def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, int]:
+    """Newest period with a real value per KPI (for one area if given)."""
+    have = values[values["value"].notna()]
+    if area is not None:
+        have = have[have["municipality_id"] == area]
+    return {str(k): int(v) for k, v in have.groupby("kpi")["period"].max().items()}
+
+
+def status_table(kpis: pd.DataFrame, newest: dict[str, int], today: date,
+                 labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per KPI (or configured indicator): newest stored period and the publication note."""
+    rows = []
+    meta = {str(r["id"]): r for r in kpis.to_dict("records")}
+    for kpi, label in (labels or {k: meta[k]["title"] for k in meta}).items():
+        m = meta.get(kpi, {})
+        rows.append({
+            "kpi": kpi, "label": label, "newest": newest.get(kpi),
+            "publication": publication_note(newest.get(kpi), m.get("publ_period"), _day(m.get("prel_publication_date")),
+                                            _day(m.get("publication_date")), today),
+        })
+    return pd.DataFrame(rows, columns=["kpi", "label", "newest", "publication"])
+
+
+def dataset_size(root: Path) -> tuple[int, int, int]:
+    """(bytes, files, value rows) of the Parquet files under root, read from footers only."""
+    files = [p for p in Path(root).rglob("*.parquet") if store.STAGING not in p.parts]
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in files if p.parent.name == store.VALUES_DIR)
+    return sum(p.stat().st_size for p in files), len(files), rows
+
+
+def print_status(root: Path, config: Config | None, out: TextIO, today: date | None = None) -> None:
+    today = today or date.today()
+    runs = store.read_table(root, "runs")
+    if runs.empty:
+        out.write(f"{root}: no harvest has run here yet\n")
+        return
+    last = runs.iloc[-1]
+    ok = runs[runs["outcome"].isin(["success", "unchanged"])]
+    out.write(f"last run     {last['run_id']} ({last['command']}): {last['outcome']}, "
+              f"{last['started_at']:%Y-%m-%d %H:%M} → {last['finished_at']:%H:%M} UTC\n")
+    out.write(f"             {last['message']}\n")
+    if len(ok):
+        out.write(f"last success {ok.iloc[-1]['started_at']:%Y-%m-%d %H:%M} UTC\n")
+    size, files, rows = dataset_size(root)
+    out.write(f"dataset      {size / 1e6:.1f} MB in {files} Parquet files, {rows} value rows\n\n")
+
+    values = store.read_values(root)
+    kpis = store.read_table(root, "kpis")
+    labels, area = None, None
+    if config is not None:
+        labels = {ind.kpi: ind.label for ind in config.indicators}
+        try:
+            area = match_municipality(config.home, store.read_table(root, "municipalities").to_dict("records"))
+        except NotFound:
+            area = None
+    table = status_table(kpis, newest_periods(values, area), today, labels)
+    who = f" for {area}" if area else ""
+    out.write(f"{'KPI':<8} {'newest' + who:<14} publication (Kolada's calendar)  label\n")
+    for row in table.itertuples():
+        newest = "–" if row.newest is None or pd.isna(row.newest) else str(int(row.newest))
+        out.write(f"{row.kpi:<8} {newest:<14} {row.publication}  {row.label}\n")
+
+
+def print_changes(root: Path, since: date | None, out: TextIO, csv: bool = False) -> None:
+    revisions = store.read_table(root, "revisions")
+    if since is not None:
+        revisions = revisions[revisions["detected_at"] >= pd.Timestamp(since, tz="UTC")]
+    names = dict(store.read_table(root, "municipalities")[["id", "title"]].itertuples(index=False))
+    revisions = revisions.assign(municipality=revisions["municipality_id"].map(names))
+    columns = ["detected_at", "kpi", "municipality_id", "municipality", "period", "gender", "old_value", "new_value", "change"]
+    if csv:
+        writer = csvlib.writer(out)
+        writer.writerow(columns)
+        writer.writerows(revisions[columns].itertuples(index=False))
+        return
+    if revisions.empty:
+        out.write("no revisions recorded" + (f" since {since}" if since else "") + "\n")
+        return
+    for r in revisions.itertuples():
+        new = "withdrawn" if r.change == "removed" else _num(r.new_value)
+        out.write(f"{r.detected_at:%Y-%m-%d} {r.kpi} {r.municipality_id} {r.municipality or ''} {r.period} {r.gender}: "
+                  f"{_num(r.old_value)} → {new}\n")
+
+
+def _num(value: Any) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:g}"
