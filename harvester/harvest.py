@@ -112,6 +112,9 @@ class Harvest:
         clock = time.monotonic()
         try:
             self._run()
+        except BaseException:
+            self.txn.discard()  # a write error or an interrupt: the previous dataset stays as it was
+            raise
         finally:
             self.result.seconds = time.monotonic() - clock
         return self.result

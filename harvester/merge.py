@@ -37,6 +37,10 @@ def _same(old: pd.Series, new: pd.Series) -> np.ndarray:
 
 def merge_values(stored: pd.DataFrame, incoming: pd.DataFrame, fetched_at: pd.Timestamp, run_id: str) -> MergeResult:
     """Apply `incoming` (items.ROWS columns) to `stored` (schema.VALUES columns) for one KPI."""
+    if incoming.empty:
+        return MergeResult(stored, _revisions_frame(None, fetched_at, run_id), 0, 0, 0)
+    if stored.empty:
+        stored = schema.VALUES.empty_table().to_pandas().astype({k: object for k in ("kpi", "municipality_id", "gender", "status")})
     incoming = incoming.drop_duplicates(KEY, keep="last")
     deleted = incoming.loc[incoming["isdeleted"].astype(bool), KEY]
     live = incoming.loc[~incoming["isdeleted"].astype(bool)].drop(columns="isdeleted")

@@ -144,7 +144,9 @@ class Transaction:
         return order
 
     def discard(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Drop staged files, unless the commit point was passed: then `recover` must finish the job."""
+        if not (self.dir / MANIFEST).exists():
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _roll_forward(root: Path, staged_dir: Path) -> None:
