@@ -24,7 +24,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 import requests_cache
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay, wait_exponential_jitter
+from tenacity import (RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay,
+                      wait_exponential, wait_random)
 
 from .. import __version__
 from .errors import BadResponse, KoladaError, RequestRefused, TransientError, UpstreamUnavailable
@@ -164,6 +165,7 @@ class KoladaClient:
         self.timeout = (min(10.0, timeout), timeout)
         self.max_retry_seconds = max_retry_seconds
         self.max_attempts = max_attempts
+        self._backoff = wait_exponential(multiplier=0.5, max=30) + wait_random(0, 0.5)
         self._origin = urlsplit(self.base_url)[:2]
 
     def close(self) -> None:
@@ -222,10 +224,9 @@ class KoladaClient:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        backoff = wait_exponential_jitter(initial=0.5, max=30)(state)
         if isinstance(exc, TransientError) and exc.retry_after is not None:
             return exc.retry_after
-        return backoff
+        return self._backoff(state)
 
     def _log_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1

@@ -330,9 +330,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         reply = fake._answer(self.server.root, path, query)
         reply = _faulty(reply, fault) if fault else reply
-        self._send(reply, kind)
-        delivered = 0 if kind in ("truncate", "reset") else reply.items
-        fake._record(LoggedRequest(started, path, query, reply.status, delivered, kind))
+        delivered = 0
+        try:  # a client that gave up (read timeout) makes the write fail: log the request anyway
+            self._send(reply, kind)
+            delivered = 0 if kind in ("truncate", "reset") else reply.items
+        finally:
+            fake._record(LoggedRequest(started, path, query, reply.status, delivered, kind))
 
     def _send(self, reply: _Reply, kind: str | None) -> None:
         body = reply.body()
