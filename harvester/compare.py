@@ -1,0 +1,285 @@
+"""Comparison statistics: the home municipality against its comparison set and Riket.
+
+Pure functions over DataFrames read from the dataset (docs/schema.md): no files, no network, so
+every figure a plan author pastes can be recomputed by hand from a handful of rows in a test.
+
+Definitions, chosen once here so that tables, charts and the analysts' files agree:
+
+- The comparison set: the members of the latest vintage of each configured group plus the extra
+  municipalities, without the home municipality. The home municipality is ranked among itself and
+  the peers that have a value for the year.
+- `rank`: 1 = best by the indicator's `direction`; rank = 1 + the number of ranked municipalities
+  that are strictly better, so ties share the better rank. `rank_of` = how many were ranked.
+  No rank when `direction = "none"`.
+- `percentile`: 100 × (peers with a value that the home municipality is strictly better than) /
+  (peers with a value), 0–100; none without a rank or without peers.
+- Quartiles `peer_q1`, `peer_q3`: pandas' default linear interpolation (numpy "linear", Excel
+  QUARTILE.INC). `peer_mean` is unweighted: each municipality counts once, whatever its size.
+- `diff_to_median` = home − median; `diff_to_median_pct` = 100 × (home − median) / median.
+- `gap_to_target` = home − target, whatever the direction: with "lower is better" a positive gap
+  means the target is not reached yet, with "higher is better" a negative one does.
+- `change_since_first` = home − home in the first listed year with a home value;
+  `change_since_previous` = home − home in the calendar year before (none when that year has no
+  home value, so a gap in the series never passes for a one-year change).
+- Missing stays missing (NaN / <NA>), never zero. Only rows of the indicator's gender are used.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .config import Indicator
+from .names import RIKET
+
+HOME, PEER, RIKET_ROLE = "home", "peer", "riket"
+
+PEER_COLUMNS = ["indicator", "kpi", "gender", "period", "municipality_id", "role", "value", "rank", "rank_of"]
+BENCHMARK_COLUMNS = [
+    "indicator", "kpi", "label", "gender", "direction", "home_id", "period", "is_latest",
+    "home_value", "peer_median", "peer_mean", "peer_min", "peer_max", "peer_q1", "peer_q3",
+    "peer_n", "peer_missing", "rank", "rank_of", "percentile", "riket",
+    "target", "target_year", "gap_to_target", "diff_to_median", "diff_to_median_pct",
+    "change_since_first", "change_since_previous",
+]
+_INT_COLUMNS = ("peer_n", "peer_missing", "rank", "rank_of", "target_year")
+
+
+@dataclass(frozen=True)
+class GroupVintage:
+    """One configured group as the latest harvest that changed it saw it."""
+
+    group_id: str
+    title: str
+    read_at: pd.Timestamp
+    member_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ComparisonSet:
+    """Who the home municipality is compared with, and the words that say so in a table.
+
+    `title` is short enough for a heading; `description` names every group, its vintage and every
+    member, because a plan read years later must say exactly which municipalities were meant.
+    """
+
+    home_id: str
+    peer_ids: tuple[str, ...]
+    groups: tuple[GroupVintage, ...]
+    extra_ids: tuple[str, ...]
+    title: str
+    description: str
+
+
+def comparison_set(groups: pd.DataFrame, group_ids: Sequence[str], extra_ids: Sequence[str], home_id: str,
+                   titles: Mapping[str, str]) -> ComparisonSet:
+    """Members of the latest vintage of each group plus the extras, minus the home municipality.
+
+    Kolada keeps a group's id while its members change, so older vintages in the `groups` table
+    describe a comparison nobody asked for any more. Raises ValueError for a group id that is not
+    in the table. `titles` maps municipality ids to names (for the extras and the description).
+    `extra_ids` of the result keeps only municipalities the groups do not already hold, so the
+    description names each municipality once.
+    """
+    vintages = []
+    for gid in dict.fromkeys(group_ids):
+        rows = groups[groups["group_id"] == gid]
+        if rows.empty:
+            raise ValueError(f"comparison group {gid} is not in the stored groups table")
+        latest = rows[rows["read_at"] == rows["read_at"].max()]
+        vintages.append(GroupVintage(group_id=gid, title=str(latest["title"].iloc[0]),
+                                     read_at=latest["read_at"].iloc[0],
+                                     member_ids=tuple(dict.fromkeys(latest["member_id"].astype(str)))))
+    names = dict(zip(groups["member_id"].astype(str), groups["member_title"].astype(str))) | dict(titles)
+    members = [m for g in vintages for m in g.member_ids]
+    extras = tuple(dict.fromkeys(e for e in extra_ids if e != home_id and e not in members))
+    peers = tuple(m for m in dict.fromkeys(members + list(extras)) if m != home_id)
+    return ComparisonSet(home_id=home_id, peer_ids=peers, groups=tuple(vintages), extra_ids=extras,
+                         title=_set_title(vintages, extras, names),
+                         description=_set_description(vintages, extras, peers, home_id, names))
+
+
+def _join_sv(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
+
+
+def _set_title(groups: Sequence[GroupVintage], extras: Sequence[str], names: Mapping[str, str]) -> str:
+    parts = [g.title for g in groups]
+    if extras:
+        parts.append(_join_sv([names.get(e, e) for e in extras]) if len(extras) <= 3 else f"{len(extras)} andra kommuner")
+    return _join_sv(parts) if parts else "inga kommuner"
+
+
+def _set_description(groups: Sequence[GroupVintage], extras: Sequence[str], peers: Sequence[str], home_id: str,
+                     names: Mapping[str, str]) -> str:
+    parts = [f"{g.title} (Koladas kommungrupp {g.group_id}, medlemmar enligt Kolada {g.read_at:%Y-%m-%d})"
+             for g in groups]
+    if extras:
+        parts.append("tillagda kommuner " + _join_sv([names.get(e, e) for e in extras]))
+    home_in_group = any(home_id in g.member_ids for g in groups)
+    listed = _join_sv([names.get(p, p) for p in peers]) if peers else "inga"
+    return (f"{_join_sv(parts) if parts else 'inga kommuner'}; {len(peers)} kommuner: {listed}"
+            + (f" ({names.get(home_id, home_id)} själv räknas inte in)" if home_in_group else ""))
+
+
+def _years_listed(rows: pd.DataFrame, years: Iterable[int] | None) -> list[int]:
+    """Every year from the first to the last in which anyone compared has a value (within `years`).
+
+    Years inside that span stay listed even when empty, so a gap in Kolada's series shows as a
+    gap instead of two distant years passing for neighbours.
+    """
+    wanted = set(years) if years is not None else None
+    found = [p for p in rows.loc[rows["value"].notna(), "period"].astype(int) if wanted is None or p in wanted]
+    if not found:
+        return []
+    span = range(min(found), max(found) + 1)
+    return [p for p in span if wanted is None or p in wanted]
+
+
+def _rank(values: pd.Series, direction: str) -> pd.Series:
+    """1 + the number strictly better: pandas' method="min" is exactly that."""
+    if direction == "none":
+        return pd.Series(pd.NA, index=values.index, dtype="Int64")
+    return values.rank(method="min", ascending=direction == "lower").astype("Int64")
+
+
+def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids: Sequence[str],
+                riket_id: str | None = RIKET, years: Iterable[int] | None = None) -> pd.DataFrame:
+    """The value of the home municipality, each peer and Riket per listed year, with yearly ranks.
+
+    One row per year × municipality, a missing value included as NaN (a peer without a value is
+    news for the reader, not a row to drop). `role` is home, peer or riket; Riket is not ranked.
+    """
+    roles = {home_id: HOME, **{p: PEER for p in peer_ids if p != home_id}}
+    if riket_id is not None and riket_id not in roles:
+        roles[riket_id] = RIKET_ROLE
+    mine = values[(values["kpi"] == indicator.kpi) & (values["gender"] == indicator.gender)
+                  & values["municipality_id"].isin(list(roles))]
+    listed = _years_listed(mine, years)
+    grid = pd.MultiIndex.from_product([listed, list(roles)], names=["period", "municipality_id"]).to_frame(index=False)
+    grid["period"] = grid["period"].astype("int64")
+    found = mine[["period", "municipality_id", "value"]].astype({"period": "int64", "value": "float64"})
+    rows = grid.merge(found, on=["period", "municipality_id"], how="left")
+    rows["municipality_id"] = rows["municipality_id"].astype(str)
+    rows["role"] = rows["municipality_id"].map(roles).astype(str)
+    ranked = rows["role"].isin([HOME, PEER]) & rows["value"].notna()
+    rows["rank"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    rows["rank_of"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    for _, idx in rows[ranked].groupby("period").groups.items():
+        rows.loc[idx, "rank"] = _rank(rows.loc[idx, "value"], indicator.direction)
+        rows.loc[idx, "rank_of"] = len(idx) if indicator.direction != "none" else pd.NA
+    rows["indicator"], rows["kpi"], rows["gender"] = indicator.id, indicator.kpi, indicator.gender
+    return rows[PEER_COLUMNS].reset_index(drop=True)
+
+
+_STATS = ["home_value", "peer_median", "peer_mean", "peer_min", "peer_max", "peer_q1", "peer_q3", "peer_n",
+          "peer_missing", "rank", "rank_of", "percentile", "riket", "diff_to_median", "diff_to_median_pct"]
+
+
+def _year_stats(year: pd.DataFrame, direction: str, n_peers: int) -> dict[str, object]:
+    """The `_STATS` of one year's `peer_values` rows."""
+    home = year.loc[year["role"] == HOME]
+    home_value = float(home["value"].iloc[0])
+    peers = year.loc[(year["role"] == PEER) & year["value"].notna(), "value"]
+    riket = year.loc[year["role"] == RIKET_ROLE, "value"]
+    ranked = direction != "none" and pd.notna(home_value)
+    median = peers.median()  # NaN without peers, as are mean, min, max and the quartiles
+    worse = peers > home_value if direction == "lower" else peers < home_value
+    return {
+        "home_value": home_value,
+        "peer_median": median,
+        "peer_mean": peers.mean(),
+        "peer_min": peers.min(),
+        "peer_max": peers.max(),
+        "peer_q1": peers.quantile(0.25),
+        "peer_q3": peers.quantile(0.75),
+        "peer_n": len(peers),
+        "peer_missing": n_peers - len(peers),
+        "rank": home["rank"].iloc[0] if ranked else pd.NA,
+        "rank_of": home["rank_of"].iloc[0] if ranked else pd.NA,
+        "percentile": 100.0 * worse.sum() / len(peers) if ranked and len(peers) else float("nan"),
+        "riket": float(riket.iloc[0]) if len(riket) else float("nan"),
+        "diff_to_median": home_value - median,
+        "diff_to_median_pct": 100.0 * (home_value - median) / median if median else float("nan"),
+    }
+
+
+def benchmark(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids: Sequence[str],
+              riket_id: str | None = RIKET, years: Iterable[int] | None = None) -> pd.DataFrame:
+    """One row per listed year: the home value against the set's median, spread, rank and Riket.
+
+    Columns: BENCHMARK_COLUMNS (definitions in the module docstring). `is_latest` marks the year
+    the latest-year comparison uses (see `latest_year`).
+    """
+    rows = peer_values(values, indicator, home_id, peer_ids, riket_id, years)
+    n_peers = len({p for p in peer_ids if p != home_id})
+    out = pd.DataFrame([{"period": int(period), **_year_stats(year, indicator.direction, n_peers)}
+                        for period, year in rows.groupby("period", sort=True)]).reindex(columns=["period", *_STATS])
+    target = indicator.target
+    out = out.assign(indicator=indicator.id, kpi=indicator.kpi, label=indicator.label, gender=indicator.gender,
+                     direction=indicator.direction, home_id=home_id,
+                     target=float(target.value) if target else float("nan"), target_year=target.year if target else pd.NA)
+    out["gap_to_target"] = out["home_value"] - out["target"]
+    home = out.set_index("period")["home_value"]
+    first = home.dropna()
+    out["change_since_first"] = out["home_value"] - (first.iloc[0] if len(first) else float("nan"))
+    out["change_since_previous"] = out["home_value"] - out["period"].map(lambda p: home.get(p - 1, float("nan")))
+    out["is_latest"] = out["period"] == latest_year(out)
+    out = out.astype({c: "Int64" for c in _INT_COLUMNS} | {"period": "int64"})
+    return out[BENCHMARK_COLUMNS]
+
+
+def latest_year(bench: pd.DataFrame) -> int | None:
+    """The latest year with a home value: the year the latest-year comparison is made on.
+
+    Not the latest year anyone has: a plan compares its own latest figure, and survey-based KPIs
+    that are not published every year would otherwise compare the peers' year with nothing.
+    """
+    years = bench.loc[bench["home_value"].notna(), "period"]
+    return int(years.max()) if len(years) else None
+
+
+def unit_of(indicator: Indicator, kpi_title: str | None) -> str:
+    """The configured unit, else what Kolada's title says after its last comma ("kr/inv", "andel (%)")."""
+    if indicator.unit:
+        return indicator.unit
+    if kpi_title and "," in kpi_title:
+        return kpi_title.rsplit(",", 1)[1].strip()
+    return ""
+
+
+def default_decimals(indicator: Indicator, values: pd.Series) -> int:
+    """Configured decimals, else 0 for typical magnitudes of 100 or more (kr/inv) and 1 below (shares, rates)."""
+    if indicator.decimals is not None:
+        return indicator.decimals
+    typical = values.dropna().abs().median()
+    return 0 if pd.notna(typical) and typical >= 100 else 1
+
+
+def revised_values(revisions: pd.DataFrame, peers: pd.DataFrame, indicator: Indicator,
+                   since: dt.date) -> pd.DataFrame:
+    """Revisions detected on or after `since` of values a table shows.
+
+    Shown: the home municipality and Riket in every listed year, every peer in the latest year.
+    Several revisions of one value collapse into one: the value before the first and after the
+    last, with the last detection time. Columns: municipality_id, period, old_value, new_value,
+    change, detected_at.
+    """
+    columns = ["municipality_id", "period", "old_value", "new_value", "change", "detected_at"]
+    latest = peers.loc[(peers["role"] == HOME) & peers["value"].notna(), "period"].max()
+    shown = peers.loc[peers["role"].isin([HOME, RIKET_ROLE]) | (peers["period"] == latest), ["municipality_id", "period"]]
+    start = pd.Timestamp(since, tz="UTC")
+    mine = revisions[(revisions["kpi"] == indicator.kpi) & (revisions["gender"] == indicator.gender)
+                     & (revisions["detected_at"] >= start)]
+    mine = mine.astype({"period": "int64"}).merge(shown.astype({"period": "int64"}), on=["municipality_id", "period"])
+    if mine.empty:
+        return pd.DataFrame(columns=columns)
+    key = ["municipality_id", "period"]
+    mine = mine.sort_values("detected_at", kind="stable")
+    # Whole first and last rows: groupby's "first" would skip an empty old value.
+    before = mine.drop_duplicates(key, keep="first")[[*key, "old_value"]]
+    after = mine.drop_duplicates(key, keep="last")[[*key, "new_value", "change", "detected_at"]]
+    out = before.merge(after, on=key)
+    return out[columns].sort_values(["period", "municipality_id"]).reset_index(drop=True)

@@ -1,0 +1,223 @@
+"""What a benchmark table shows, decided once for every output format.
+
+`build_document` turns the computed DataFrames of one indicator into a `Document`: a heading,
+tables of cells (the Swedish text and, for the spreadsheet, the number behind it) and footnotes.
+The Markdown, HTML and xlsx renderers only lay a Document out, so the three can never disagree
+about a column, a rounding or a footnote, and none of them computes a statistic.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..compare import HOME, PEER, ComparisonSet
+from ..config import Indicator
+from .numbers import MISSING, excel_format, format_number, format_percent, format_plain, format_signed, is_missing
+
+SOURCE = "Källa: Kolada (RKA); jämförelser: egen bearbetning."
+GENDER_WORDS = {"K": "kvinnor", "M": "män"}
+HOME_STYLE, SUMMARY_STYLE = "home", "summary"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Shown text; `value` and `number_format` let the spreadsheet store the number itself."""
+
+    text: str
+    value: float | int | None = None
+    number_format: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """`header` may hold "\n" where a heading should break, so it wraps between words that belong
+    together in every format instead of where a word processor happens to ("median, / %")."""
+
+    header: str
+    numeric: bool = True  # right-aligned
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple[Cell, ...]
+    style: str = ""  # HOME_STYLE (the home municipality, emphasised) or SUMMARY_STYLE (median, Riket)
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One indicator's tables. `message` replaces the tables when there is nothing to compare."""
+
+    indicator_id: str
+    heading: str
+    tables: tuple[Table, ...]
+    footnotes: tuple[str, ...]
+    message: str = ""
+
+
+def _number_cell(value: object, decimals: int) -> Cell:
+    if is_missing(value):
+        return Cell(MISSING)
+    return Cell(format_number(value, decimals), float(value), excel_format(decimals))
+
+
+def _signed_cell(value: object, decimals: int) -> Cell:
+    if is_missing(value):
+        return Cell(MISSING)
+    return Cell(format_signed(value, decimals), float(value), excel_format(decimals, signed=True))
+
+
+def _percent_cell(value: object) -> Cell:
+    if is_missing(value):
+        return Cell(MISSING)
+    return Cell(format_percent(value, 1, signed=True), float(value), excel_format(1, signed=True, percent=True))
+
+
+def _int_cell(value: object) -> Cell:
+    return Cell(MISSING) if is_missing(value) else Cell(str(int(value)), int(value), "0")
+
+
+def _range_text(low: object, high: object, decimals: int) -> str:
+    if is_missing(low):
+        return MISSING
+    return f"{format_number(low, decimals)}–{format_number(high, decimals)}"
+
+
+def _rank_text(rank: object, rank_of: object) -> str:
+    return MISSING if is_missing(rank) else f"{int(rank)} av {int(rank_of)}"
+
+
+def indicator_title(indicator: Indicator, unit: str) -> str:
+    """The label, with the unit when the label lacks it, and the gender when not the total."""
+    squashed = indicator.label.replace(" ", "").replace("\u00a0", "").casefold()
+    has_unit = not unit or unit.replace(" ", "").casefold() in squashed
+    label = indicator.label if has_unit else f"{indicator.label}, {unit}"
+    gender = GENDER_WORDS.get(indicator.gender)
+    return f"{label} ({gender})" if gender else label
+
+
+def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, decimals: int, riket: bool) -> Table:
+    ranked = indicator.direction != "none"
+    target = indicator.target is not None
+    columns = [Column("År", numeric=False), Column(home_title), Column("Median\njämförelsegrupp"), Column("Min–max")]
+    columns += [Column("Rang")] if ranked else []
+    columns += [Column("Riket")] if riket else []
+    columns += [Column("Skillnad\nmot median"), Column("Skillnad\nmot median, %")]
+    columns += [Column("Skillnad\nmot mål")] if target else []
+    rows = []
+    for r in bench.itertuples(index=False):
+        cells = [Cell(str(r.period), int(r.period), "0"), _number_cell(r.home_value, decimals),
+                 _number_cell(r.peer_median, decimals), Cell(_range_text(r.peer_min, r.peer_max, decimals))]
+        cells += [Cell(_rank_text(r.rank, r.rank_of))] if ranked else []
+        cells += [_number_cell(r.riket, decimals)] if riket else []
+        cells += [_signed_cell(r.diff_to_median, decimals), _percent_cell(r.diff_to_median_pct)]
+        cells += [_signed_cell(r.gap_to_target, decimals)] if target else []
+        rows.append(Row(tuple(cells)))
+    first, last = bench["period"].min(), bench["period"].max()
+    return Table(f"{home_title} och jämförelsegruppen {first}–{last}", tuple(columns), tuple(rows))
+
+
+def latest_order(year: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """Best first (highest first without a direction); municipalities without a value last."""
+    return year.sort_values(["value", "title"], ascending=[direction == "lower", True], na_position="last")
+
+
+def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicator, home_title: str, unit: str,
+                  decimals: int, riket: bool) -> Table:
+    year = int(latest_row["period"])
+    ranked = indicator.direction != "none"
+    shown = peers[(peers["period"] == year) & peers["role"].isin([HOME, PEER])]
+    columns = ([Column("Rang")] if ranked else []) + [Column("Kommun", numeric=False),
+                                                      Column(f"Värde {year}" + (f"\n({unit})" if unit else ""))]
+    blank = (Cell(""),) if ranked else ()
+    rows = [Row(((_int_cell(r.rank),) if ranked else ()) + (Cell(r.title), _number_cell(r.value, decimals)),
+                HOME_STYLE if r.role == HOME else "")
+            for r in latest_order(shown, indicator.direction).itertuples(index=False)]
+    rows.append(Row(blank + (Cell("Median jämförelsegrupp"), _number_cell(latest_row["peer_median"], decimals)),
+                    SUMMARY_STYLE))
+    if riket:
+        rows.append(Row(blank + (Cell("Riket"), _number_cell(latest_row["riket"], decimals)), SUMMARY_STYLE))
+    return Table(f"Senaste år med värde för {home_title}: {year}", tuple(columns), tuple(rows))
+
+
+def _missing_note(peers: pd.DataFrame) -> str:
+    gaps = peers[(peers["role"] == PEER) & peers["value"].isna()]
+    if gaps.empty:
+        return ""
+    years = [f"{period}: {', '.join(year['title'])}" for period, year in gaps.groupby("period")]
+    return "Jämförelsekommuner utan värde i Kolada (ingår inte i median och rang) – " + "; ".join(years) + "."
+
+
+def _missing_mark_note(tables: tuple[Table, ...]) -> str:
+    shown = any(cell.text == MISSING for t in tables for row in t.rows for cell in row.cells)
+    return f"{MISSING} = värde saknas i Kolada." if shown else ""
+
+
+def _rank_note(indicator: Indicator, home_title: str) -> str:
+    if indicator.direction == "none":
+        return "Ingen rangordning: för den här indikatorn är varken ett högre eller ett lägre värde bättre i sig."
+    better = "lägre" if indicator.direction == "lower" else "högre"
+    return (f"Rang: 1 = bäst bland {home_title} och de jämförelsekommuner som har värde för året; {better} är bättre. "
+            "Lika värden delar den bättre rangen.")
+
+
+def _target_note(indicator: Indicator, bench: pd.DataFrame, unit: str, decimals: int, home_title: str) -> str:
+    target = indicator.target
+    if target is None:
+        return ""
+    unit_part = f" {unit}" if unit else ""
+    note = f"Mål: {format_number(target.value, decimals)}{unit_part} år {target.year}. Skillnad mot mål = {home_title} − mål"
+    latest = bench[bench["is_latest"]]
+    if not latest.empty:
+        row = latest.iloc[0]
+        note += f"; {int(row['period'])}: {format_signed(row['gap_to_target'], decimals)}{unit_part}"
+    return note + "."
+
+
+def _revision_notes(revised: pd.DataFrame, titles: dict[str, str]) -> list[str]:
+    notes = []
+    for r in revised.itertuples(index=False):
+        who = f"{titles.get(r.municipality_id, r.municipality_id)} {int(r.period)}"
+        seen = f"upptäckt {r.detected_at:%Y-%m-%d}"
+        if is_missing(r.new_value):
+            notes.append(f"Värdet för {who} har tagits bort av Kolada (tidigare {format_plain(r.old_value)}; {seen}).")
+        else:
+            notes.append(f"Värdet för {who} har reviderats av Kolada (tidigare {format_plain(r.old_value)}, "
+                         f"nu {format_plain(r.new_value)}; {seen}).")
+    return notes
+
+
+def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indicator, home_title: str,
+                   comparison: ComparisonSet, unit: str, decimals: int, riket: bool,
+                   revised: pd.DataFrame, fetched: dt.date | None) -> Document:
+    """The Swedish tables and footnotes of one indicator.
+
+    `bench` and `peers` come from `compare.benchmark` and `compare.peer_values` (peers with a
+    `title` column), `revised` from `compare.revised_values`; `fetched` is when the shown values
+    were harvested. Our medians and ranks are labelled as our own, Kolada's values as Kolada's.
+    """
+    label = indicator_title(indicator, unit)
+    heading = f"{label} – {home_title} jämfört med {comparison.title}"
+    source = f"Värden: Kolada, nyckeltal {indicator.kpi}" + (f", hämtade {fetched:%Y-%m-%d}." if fetched else ".")
+    set_note = f"Jämförelsegrupp: {comparison.description}."
+    latest = bench[bench["is_latest"]]
+    if latest.empty:
+        return Document(indicator.id, heading, (), (set_note, source, SOURCE),
+                        message=f"Inga värden i Kolada för {home_title}: {label} (nyckeltal {indicator.kpi}).")
+    tables = (_series_table(bench, indicator, home_title, decimals, riket),
+              _latest_table(peers, latest.iloc[0], indicator, home_title, unit, decimals, riket))
+    titles = dict(zip(peers["municipality_id"], peers["title"]))
+    notes = [set_note, _rank_note(indicator, home_title),
+             f"Median och min–max: egen beräkning över jämförelsekommunerna med värde, utan {home_title}. "
+             f"Skillnad mot median = {home_title} − median, även i procent av medianen.",
+             _missing_note(peers), _target_note(indicator, bench, unit, decimals, home_title),
+             _missing_mark_note(tables), *_revision_notes(revised, titles), source, SOURCE]
+    return Document(indicator.id, heading, tables, tuple(n for n in notes if n))

@@ -1,0 +1,53 @@
+"""A Document as a complete HTML5 page whose table pastes into Word and LibreOffice as a real table.
+
+Styles are inline and plain (borders, padding, alignment, bold, background) because that is what
+Word keeps when a table is pasted from a browser or opened from a file; classes and stylesheets
+are lost on the way. Every text is escaped: KPI titles come from Kolada, not from us.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from . import HOME_STYLE, SUMMARY_STYLE, Column, Document, Row, Table
+
+_FONT = "font-family:Calibri,Arial,sans-serif"
+# Little padding: LibreOffice leaves CSS padding out of its column widths, so wider padding makes it
+# split "2015" and "1 474" over two lines.
+_BORDER = "border:1px solid #8c8c8c;padding:1pt 2pt"
+_ROW_STYLES = {HOME_STYLE: "font-weight:bold;background:#fff2cc", SUMMARY_STYLE: "font-style:italic"}
+
+
+def _align(column: Column) -> str:
+    return "text-align:right;white-space:nowrap" if column.numeric else "text-align:left"
+
+
+def _header(columns: tuple[Column, ...]) -> str:
+    # Break headings where the model says, not where the word processor happens to ("median, / %").
+    cells = "".join(f'<th style="{_BORDER};{_align(c)};background:#dce6f1;vertical-align:bottom">'
+                    f'{"<br>".join(escape(line) for line in c.header.splitlines())}</th>' for c in columns)
+    return f"<thead><tr>{cells}</tr></thead>"
+
+
+def _row(row: Row, columns: tuple[Column, ...]) -> str:
+    extra = _ROW_STYLES.get(row.style, "")
+    cells = "".join(f'<td style="{_BORDER};{_align(col)};{extra}">{escape(cell.text)}</td>'
+                    for cell, col in zip(row.cells, columns))
+    return f"<tr>{cells}</tr>"
+
+
+def _table(table: Table) -> str:
+    body = "\n".join(_row(r, table.columns) for r in table.rows)
+    return (f'<table style="border-collapse:collapse;{_FONT};font-size:9pt;margin:0 0 10pt 0">\n'
+            f'<caption style="text-align:left;font-weight:bold;padding:0 0 3pt 0">{escape(table.caption)}</caption>\n'
+            f"{_header(table.columns)}\n<tbody>\n{body}\n</tbody>\n</table>")
+
+
+def render_html(doc: Document) -> str:
+    parts = [f'<h2 style="{_FONT};font-size:12pt">{escape(doc.heading)}</h2>']
+    if doc.message:
+        parts.append(f"<p>{escape(doc.message)}</p>")
+    parts += [_table(t) for t in doc.tables]
+    parts += [f'<p style="{_FONT};font-size:8pt;margin:2pt 0">{escape(n)}</p>' for n in doc.footnotes]
+    body = "\n".join(parts)
+    return ('<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{escape(doc.heading)}</title>\n</head>\n<body style=\"{_FONT};font-size:10pt\">\n{body}\n</body>\n</html>\n")

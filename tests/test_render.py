@@ -1,0 +1,206 @@
+"""Swedish numbers, and the Markdown, HTML, xlsx and PNG a plan author pastes."""
+from __future__ import annotations
+
+import io
+from html.parser import HTMLParser
+
+import matplotlib.image
+import openpyxl
+import pandas as pd
+import pytest
+
+from harvester import compare
+from harvester.config import Indicator, Target
+from harvester.render import Document, build_document
+from harvester.render.charts import render_chart
+from harvester.render.html import render_html
+from harvester.render.markdown import render_markdown
+from harvester.render.numbers import (MISSING, excel_format, format_number, format_percent, format_plain,
+                                      format_signed)
+from harvester.render.xlsx import render_workbook, sheet_names
+from tests.test_compare import HOME, values_frame
+
+NBSP = "\u00a0"
+PEERS = ["0201", "0202", "0203"]
+TITLES = {HOME: "Hemby", "0201": "Ettby", "0202": "Tvåby", "0203": "Treby", "0000": "Riket"}
+# 2021: home missing; 2022: home 1 837.12, peers 1 500, 2 000 and none; Riket 1 700.
+VALUES = values_frame({HOME: {2020: 1731.0, 2022: 1837.12}, "0201": {2020: 1400.0, 2021: 1450.0, 2022: 1500.0},
+                       "0202": {2020: 1900.0, 2021: 1950.0, 2022: 2000.0}, "0203": {2020: 1600.0, 2022: None},
+                       "0000": {2020: 1650.0, 2021: 1680.0, 2022: 1700.0}})
+GROUPS = pd.DataFrame([{"group_id": "G1", "title": "Liknande kommuner, 2026", "member_id": m, "member_title": TITLES[m],
+                        "read_at": pd.Timestamp("2026-03-15", tz="UTC")} for m in PEERS])
+COMPARISON = compare.comparison_set(GROUPS, ["G1"], [], HOME, TITLES)
+
+
+@pytest.mark.parametrize("value, decimals, text", [
+    (1837.12, 0, f"1{NBSP}837"), (1837.12, 2, f"1{NBSP}837,12"), (12.44, 1, "12,4"), (2.5, 0, "3"),
+    (0.05, 1, "0,1"), (-0.04, 1, "0,0"), (1234567.0, 0, f"1{NBSP}234{NBSP}567"), (None, 0, "\u2013"),
+    (float("nan"), 1, "\u2013"), (pd.NA, 1, "\u2013"),  # an en dash, never a zero
+])
+def test_format_number(value, decimals, text):
+    assert format_number(value, decimals) == text
+
+
+def test_signed_percent_and_plain_formats():
+    assert format_signed(37.4) == "+37"
+    assert format_signed(-1134.6) == f"-1{NBSP}135"
+    assert format_signed(0.2) == "0" and format_signed(None) == MISSING
+    assert format_percent(4.89) == f"4,9{NBSP}%"
+    assert format_percent(4.89, signed=True) == f"+4,9{NBSP}%"
+    assert format_percent(-15.94, signed=True) == f"-15,9{NBSP}%"
+    assert format_plain(1731.0) == f"1{NBSP}731" and format_plain(1837.123) == f"1{NBSP}837,12"
+    assert excel_format(0) == "#,##0" and excel_format(1) == "#,##0.0"
+    assert excel_format(0, signed=True) == "+#,##0;-#,##0;#,##0"
+    assert excel_format(1, signed=True, percent=True) == '+#,##0.0" %";-#,##0.0" %";#,##0.0" %"'
+
+
+def document(ind: Indicator, values: pd.DataFrame = VALUES, revised: pd.DataFrame | None = None) -> Document:
+    peers = compare.peer_values(values, ind, HOME, PEERS)
+    peers["title"] = peers["municipality_id"].map(TITLES)
+    bench = compare.benchmark(values, ind, HOME, PEERS)
+    revised = revised if revised is not None else pd.DataFrame(columns=["municipality_id", "period", "old_value",
+                                                                          "new_value", "change", "detected_at"])
+    return build_document(bench, peers, indicator=ind, home_title="Hemby", comparison=COMPARISON, unit="kr/inv",
+                          decimals=0, riket=True, revised=revised, fetched=pd.Timestamp("2026-11-22").date())
+
+
+COST = Indicator(id="kostnad", label="Kostnad <script>alert(1)</script> | vuxna", kpi="N00001", direction="lower",
+                 target=Target(1250.0, 2027))
+
+
+class TableShape(HTMLParser):
+    """Collects what a browser, Word and LibreOffice build a table from."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.rows: list[list[str]] = []
+        self.text: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_decl(self, decl: str) -> None:
+        self.tags.append(f"!{decl.lower()}")
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_html_is_a_complete_document_with_real_tables_and_escaped_kolada_text():
+    page = render_html(document(COST))
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    shape = TableShape()
+    shape.feed(page)
+    assert shape.tags[:3] == ["!doctype html", "html", "head"]
+    assert shape.tags.count("table") == 2 and shape.tags.count("thead") == 2 and shape.tags.count("tbody") == 2
+    assert shape.tags.count("caption") == 2
+    header, *body = shape.rows[:4]
+    assert header[:4] == ["År", "Hemby", "Medianjämförelsegrupp", "Min–max"]  # <br> between the two words
+    assert header[-1] == "Skillnadmot mål"
+    assert all(len(r) == len(header) for r in body) and shape.rows[4][0] == "Rang"
+    assert body[0][:5] == ["2020", f"1{NBSP}731", f"1{NBSP}600", f"1{NBSP}400–1{NBSP}900", "3 av 4"]
+    assert body[1][1] == MISSING and body[1][4] == MISSING  # 2021: no home value, no rank
+    assert body[2][:5] == ["2022", f"1{NBSP}837", f"1{NBSP}750", f"1{NBSP}500–2{NBSP}000", "2 av 3"]
+    text = "".join(shape.text)
+    assert "Källa: Kolada (RKA); jämförelser: egen bearbetning." in text
+    assert "lägre är bättre" in text and "Treby" in text and "2022: Treby" in text
+
+
+def test_home_row_is_marked_in_html_and_markdown():
+    doc = document(COST)
+    assert '<td style="border:1px solid #8c8c8c;padding:1pt 2pt;text-align:right;white-space:nowrap;' \
+           'font-weight:bold;background:#fff2cc">2</td>' in render_html(doc)
+    md = render_markdown(doc)
+    assert f"| **2** | **Hemby** | **1{NBSP}837** |" in md
+    assert f"| 1 | Ettby | 1{NBSP}500 |" in md and f"| {MISSING} | Treby | {MISSING} |" in md
+
+
+def test_markdown_escapes_kolada_text_and_keeps_table_shape():
+    md = render_markdown(document(COST))
+    assert md.startswith("## Kostnad \\<script\\>alert(1)\\</script\\> \\| vuxna, kr/inv – Hemby jämfört med")
+    table = [line for line in md.splitlines() if line.startswith("|")]
+    assert table[1] == "|:---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    assert len(table[0].split(" | ")) == 9 and {line.count("|") for line in table[:5]} == {10}
+
+
+def test_direction_none_has_no_rank_column_and_says_why():
+    doc = document(Indicator(id="x", label="Kostnad", kpi="N00001", direction="none"))
+    assert [c.header for c in doc.tables[1].columns] == ["Kommun", "Värde 2022\n(kr/inv)"]
+    assert "Rang" not in [c.header for c in doc.tables[0].columns]
+    assert any(n.startswith("Ingen rangordning") for n in doc.footnotes)
+    assert [r.cells[0].text for r in doc.tables[1].rows][:3] == ["Tvåby", "Hemby", "Ettby"]  # highest first
+
+
+def test_target_note_and_gap_column():
+    doc = document(COST)
+    assert f"Mål: 1{NBSP}250 kr/inv år 2027. Skillnad mot mål = Hemby − mål; 2022: +587 kr/inv." in doc.footnotes
+    assert doc.tables[0].rows[-1].cells[-1].text == "+587"
+
+
+def test_revision_note_in_swedish_numbers():
+    revised = pd.DataFrame([{"municipality_id": HOME, "period": 2022, "old_value": 1731.0, "new_value": 1837.12,
+                             "change": "changed", "detected_at": pd.Timestamp("2026-11-22 08:00", tz="UTC")}])
+    doc = document(COST, revised=revised)
+    assert (f"Värdet för Hemby 2022 har reviderats av Kolada (tidigare 1{NBSP}731, nu 1{NBSP}837,12; "
+            "upptäckt 2026-11-22).") in doc.footnotes
+
+
+def test_no_home_values_gives_a_message_instead_of_tables():
+    values = VALUES[VALUES["municipality_id"] != HOME]
+    doc = document(COST, values)
+    assert doc.tables == () and doc.message.startswith("Inga värden i Kolada för Hemby")
+    assert "Inga värden i Kolada för Hemby" in render_html(doc) and "Inga värden" in render_markdown(doc)
+
+
+def test_sheet_names_are_short_unique_and_legal():
+    long = "a" * 40
+    names = sheet_names([long, long, "x[1]:y", "Kostnad", "kostnad"])
+    assert names == ["a" * 31, "a" * 29 + "~2", "x_1__y", "Kostnad", "kostnad~2"]
+
+
+def test_xlsx_stores_numbers_with_formats_and_highlights_home():
+    other = document(Indicator(id="ifo", label="IFO", kpi="N00001", direction="none"))
+    wb = openpyxl.load_workbook(io.BytesIO(render_workbook([document(COST), other])))
+    assert wb.sheetnames == ["kostnad", "ifo"]
+    ws = wb["kostnad"]
+    header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "År")
+    assert ws.cell(header, 1).font.b and ws.freeze_panes == f"A{header + 1}"
+    first = header + 1
+    assert (ws.cell(first, 1).value, ws.cell(first, 2).value) == (2020, 1731.0)
+    assert ws.cell(first, 2).data_type == "n" and ws.cell(first, 2).number_format == "#,##0"
+    assert ws.cell(first, 7).value == 131.0 and ws.cell(first, 7).number_format == "+#,##0;-#,##0;#,##0"
+    assert ws.cell(first, 5).value == "3 av 4"
+    assert ws.cell(first + 1, 2).value == MISSING  # 2021 shown as missing, not 0
+    home = max(r for r in range(1, ws.max_row + 1) if ws.cell(r, 2).value == "Hemby")  # the latest-year table
+    assert ws.cell(home, 3).value == 1837.12 and ws.cell(home, 3).font.b
+    assert ws.cell(home, 3).fill.fgColor.rgb.endswith("FFF2CC")
+    assert ws.column_dimensions["C"].width > 10
+    notes = [ws.cell(r, 1).value for r in range(home, ws.max_row + 1)]
+    assert "Källa: Kolada (RKA); jämförelser: egen bearbetning." in notes
+
+
+NEGATIVE = values_frame({HOME: {2021: -3.5, 2022: 2.0}, "0201": {2021: 4.0, 2022: None}, "0000": {2021: 1.0}})
+
+
+@pytest.mark.parametrize("values", [VALUES, NEGATIVE], ids=["costs", "negative-and-no-peer-in-latest-year"])
+def test_chart_is_a_word_sized_png(values):
+    peers = compare.peer_values(values, COST, HOME, PEERS)
+    peers["title"] = peers["municipality_id"].map(TITLES)
+    png = render_chart(compare.benchmark(values, COST, HOME, PEERS), peers, title="Kostnad, kr/inv",
+                       home_title="Hemby", unit="kr/inv", decimals=0, direction="lower", target=COST.target, riket=True)
+    assert png.startswith(b"\x89PNG")
+    height, width, _ = matplotlib.image.imread(io.BytesIO(png)).shape
+    assert abs(width - 1260) <= 2 and 700 <= height <= 1000  # 16 × 9 cm at 200 dpi

@@ -1,0 +1,167 @@
+"""`write_report` on a small dataset written the way docs/schema.md describes it."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from harvester import schema
+from harvester.config import parse_config
+from harvester.report import ReportError, write_report
+
+UTC = "UTC"
+MUNICIPALITIES = [("0000", "Riket", "L"), ("1981", "Sala", "K"), ("0686", "Eksjö", "K"), ("0687", "Tranås", "K"),
+                  ("0764", "Alvesta", "K"), ("1904", "Torsby", "K"), ("1984", "Arboga", "K"), ("1480", "Göteborg", "K")]
+# N35001 (total only), N33817 (by gender); Arboga is an extra peer, Torsby only in the old vintage.
+N35001 = {"1981": {2021: 597.31, 2022: 793.48}, "0686": {2021: 727.6, 2022: 610.54},
+          "0687": {2021: 1361.4, 2022: 1473.62}, "0764": {2021: 753.0, 2022: None}, "1904": {2021: 5.0, 2022: 5.0},
+          "1984": {2021: 741.6, 2022: 955.62}, "0000": {2021: 826.54, 2022: 828.33}}
+N33817 = {"1981": {2022: 12.44}, "0686": {2022: 9.0}, "0687": {2022: 8.6}, "0764": {2022: 3.9}, "1984": {2022: 15.4},
+          "0000": {2022: 7.5}}
+
+
+def _write(path: Path, rows: list[dict], schema_: pa.Schema) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema_), path)
+
+
+def _values(kpi: str, series: dict[str, dict[int, float | None]], genders: dict[str, float]) -> list[dict]:
+    fetched = dt.datetime(2026, 11, 22, 8, tzinfo=dt.timezone.utc)
+    return [{"kpi": kpi, "municipality_id": m, "period": year, "gender": g,
+             "value": None if v is None else v * factor, "count": 0 if v is None else 1, "status": "",
+             "fetched_at": fetched}
+            for m, years in sorted(series.items()) for year, v in sorted(years.items())
+            for g, factor in genders.items()]
+
+
+def build_dataset(root: Path) -> None:
+    _write(root / "values/N35001.parquet", _values("N35001", N35001, {"T": 1.0}), schema.VALUES)
+    _write(root / "values/N33817.parquet", _values("N33817", N33817, {"K": 1.0, "M": 2.0, "T": 1.5}), schema.VALUES)
+    _write(root / "municipalities.parquet", [dict(zip(["id", "title", "type"], m)) for m in MUNICIPALITIES],
+           schema.MUNICIPALITIES)
+    titles = {m[0]: m[1] for m in MUNICIPALITIES}
+    old, new = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc), dt.datetime(2026, 3, 15, tzinfo=dt.timezone.utc)
+    groups = [{"group_id": "G36628", "title": title, "member_id": m, "member_title": titles[m], "read_at": when}
+              for title, when, members in [("Liknande kommuner IFO, Sala, 2023", old, ["0686", "1904"]),
+                                           ("Liknande kommuner IFO, Sala, 2024", new, ["0686", "0687", "0764"])]
+              for m in members]
+    _write(root / "groups.parquet", groups, schema.GROUPS)
+    kpis = [{"id": "N35001", "title": "Kostnad missbruksvård vuxna, kr/inv", "is_divided_by_gender": False},
+            {"id": "N33817", "title": "Barn placerade i familjehem, antal/1000 inv", "is_divided_by_gender": True}]
+    _write(root / "kpis.parquet", [{**{c: None for c in schema.KPIS.names}, "municipality_type": "K",
+                                    "has_ou_data": False, **k} for k in kpis], schema.KPIS)
+    _write(root / "revisions.parquet", [{
+        "kpi": "N35001", "municipality_id": "1981", "period": 2022, "gender": "T", "old_value": 731.0,
+        "new_value": 793.48, "change": "changed", "detected_at": dt.datetime(2026, 11, 22, 8, tzinfo=dt.timezone.utc),
+        "run_id": "20261122T080000Z-1"}], schema.REVISIONS)
+
+
+def config(home: str = "Sala", groups: tuple[str, ...] = ("G36628",), extra: tuple[str, ...] = ("Arboga",)):
+    data = {"home": {"municipality": home}, "comparison": {"groups": list(groups), "municipalities": list(extra)},
+            "years": {"from": 2015},
+            "indicator": [{"id": "missbruk", "label": "Kostnad missbruksvård vuxna", "kpi": "N35001",
+                           "direction": "lower", "target": {"value": 700, "year": 2027}},
+                          {"id": "familjehem-flickor", "label": "Flickor i familjehem", "kpi": "N33817",
+                           "direction": "lower", "gender": "K"},
+                          {"id": "saknas", "label": "Ej hämtat", "kpi": "N99999"}]}
+    return parse_config(data, Path("test.toml"))
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("out")
+    build_dataset(root)
+    return root, write_report(config(), root, revised_since=dt.date(2026, 11, 1))
+
+
+def test_every_file_is_written_and_listed(report):
+    root, result = report
+    expected = {"benchmark.parquet", "benchmark.csv", "peers.parquet", "tables/benchmark.xlsx",
+                *(f"tables/{i}.{ext}" for i in ("missbruk", "familjehem-flickor", "saknas") for ext in ("md", "html")),
+                "charts/missbruk.png", "charts/familjehem-flickor.png"}
+    assert {str(p.relative_to(root)) for p in result.files} == expected
+    assert all(p.stat().st_size > 0 for p in result.files)
+    assert not list(root.rglob("*.tmp"))
+    assert result.notes == ("saknas: no values for Sala (N99999, gender T); table without comparison, no chart",)
+
+
+def test_benchmark_figures_for_the_latest_year(report):
+    root, _ = report
+    bench = pd.read_parquet(root / "benchmark.parquet")
+    for column in ["indicator", "kpi", "label", "home_id", "period", "home_value", "peer_median", "peer_mean",
+                   "peer_min", "peer_max", "peer_q1", "peer_q3", "peer_n", "rank", "rank_of", "riket", "target",
+                   "target_year", "gap_to_target", "diff_to_median", "diff_to_median_pct", "unit"]:
+        assert column in bench.columns
+    row = bench[(bench["indicator"] == "missbruk") & (bench["period"] == 2022)].iloc[0]
+    # Peers: Eksjö 610.54, Tranås 1473.62, Alvesta none, Arboga 955.62 (Torsby left with the old vintage).
+    assert row["home_value"] == 793.48 and row["peer_median"] == 955.62
+    assert (row["peer_n"], row["peer_missing"], row["rank"], row["rank_of"]) == (3, 1, 2, 4)
+    assert row["riket"] == 828.33 and row["gap_to_target"] == pytest.approx(93.48)
+    assert row["unit"] == "kr/inv"
+    girls = bench[(bench["indicator"] == "familjehem-flickor") & (bench["period"] == 2022)].iloc[0]
+    assert (girls["home_value"], girls["peer_median"], girls["rank"]) == (12.44, 8.8, 4)  # K rows, not T or M
+
+
+def test_csv_uses_dot_decimals_and_empty_for_missing(report):
+    root, _ = report
+    lines = (root / "benchmark.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("indicator,kpi,label,gender,direction,home_id,period")
+    row = next(line for line in lines if line.startswith("missbruk,") and ",2022," in line)
+    assert ",793.48," in row and ",955.62," in row
+    assert not any(line.startswith("saknas,") for line in lines)
+
+
+def test_peers_file_names_every_compared_municipality(report):
+    root, _ = report
+    peers = pd.read_parquet(root / "peers.parquet")
+    latest = peers[(peers["indicator"] == "missbruk") & (peers["period"] == 2022)]
+    assert dict(zip(latest["title"], latest["role"])) == {
+        "Sala": "home", "Eksjö": "peer", "Tranås": "peer", "Alvesta": "peer", "Arboga": "peer", "Riket": "riket"}
+    assert latest.loc[latest["title"] == "Alvesta", "value"].isna().all()
+
+
+def test_tables_say_where_the_numbers_come_from(report):
+    root, _ = report
+    md = (root / "tables/missbruk.md").read_text(encoding="utf-8")
+    assert md.startswith("## Kostnad missbruksvård vuxna, kr/inv – Sala jämfört med Liknande kommuner IFO, Sala, "
+                         "2024 och Arboga")
+    assert "medlemmar enligt Kolada 2026-03-15" in md and "Torsby" not in md
+    assert "Värdet för Sala 2022 har reviderats av Kolada (tidigare 731, nu 793,48; upptäckt 2026-11-22)." in md
+    assert "Källa: Kolada (RKA); jämförelser: egen bearbetning." in md
+    assert "Inga värden i Kolada för Sala" in (root / "tables/saknas.html").read_text(encoding="utf-8")
+    wb = openpyxl.load_workbook(root / "tables/benchmark.xlsx")
+    assert wb.sheetnames == ["missbruk", "familjehem-flickor", "saknas"]
+
+
+def test_without_revised_since_no_revision_notes(tmp_path):
+    build_dataset(tmp_path)
+    write_report(config(), tmp_path)
+    assert "reviderats" not in (tmp_path / "tables/missbruk.md").read_text(encoding="utf-8")
+
+
+def test_empty_dataset_says_what_to_run(tmp_path):
+    with pytest.raises(ReportError, match="run `harvester fetch --config test.toml"):
+        write_report(config(), tmp_path)
+
+
+def test_unknown_home_municipality_is_refused_with_suggestions(tmp_path):
+    build_dataset(tmp_path)
+    with pytest.raises(ReportError, match=r"\[home\] municipality.*Sala \(1981\)"):
+        write_report(config(home="Salla"), tmp_path)
+
+
+def test_group_missing_from_the_dataset_is_refused(tmp_path):
+    build_dataset(tmp_path)
+    with pytest.raises(ReportError, match="G1.*harvester fetch"):
+        write_report(config(groups=("G1",)), tmp_path)
+
+
+def test_home_municipality_without_any_harvested_value_is_refused(tmp_path):
+    build_dataset(tmp_path)
+    with pytest.raises(ReportError, match=r"no values for Göteborg \(1480\).*harvester fetch"):
+        write_report(config(home="Göteborg"), tmp_path)
