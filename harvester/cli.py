@@ -116,10 +116,15 @@ def _report_harvest(result) -> int:  # type: ignore[no-untyped-def]
 
 
 def _compare(config: Config, root: Path, args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .report import ReportError, write_report
 
-    report = write_report(config, root, revised_since=args.revised_since)
-    log.info("compare: wrote %d files under %s", len(report.files), root)
+    try:
+        report = write_report(config, root, revised_since=args.revised_since)
+    except ReportError as exc:
+        return _fail(ExitCode.CONFIG, str(exc))
+    for note in report.notes:
+        log.warning("compare: %s", note)
+    log.info("compare: wrote %d files under %s (tables/, charts/, benchmark.csv)", len(report.files), root)
     return ExitCode.OK
 
 
