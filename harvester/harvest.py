@@ -187,6 +187,8 @@ class Harvest:
                 self.result.failures.append(msg)
                 log.warning(msg)
                 continue
+            if not batch.incremental and rows.empty:
+                log.warning("%s: Kolada has no values for these areas and years (nothing stored)", kpi)
             merged = merge_values(stored, rows, self.started, self.result.run_id)
             if merged.touched:
                 self.txn.stage_table(f"{store.VALUES_DIR}/{kpi}.parquet", to_arrow(merged.values, schema.VALUES))
