@@ -66,13 +66,13 @@ def _prepare_output(root: Path) -> bool:
 
 
 def _undo_output(root: Path, created: bool) -> None:
-    """After a config error, leave the disk as it was: no lock file, no freshly made empty folder."""
-    try:
-        (root / ".lock").unlink(missing_ok=True)
-        if created:
+    """After a config error, leave the disk as it was: no freshly made folder with only a lock in it."""
+    if created:
+        try:
+            (root / ".lock").unlink(missing_ok=True)
             root.rmdir()
-    except OSError:
-        pass
+        except OSError:
+            pass
 
 
 def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
@@ -122,8 +122,8 @@ def _compare(config: Config, root: Path, args: argparse.Namespace) -> int:
         report = write_report(config, root, revised_since=args.revised_since)
     except ReportError as exc:
         return _fail(ExitCode.CONFIG, str(exc))
-    for note in report.notes:
-        log.warning("compare: %s", note)
+    for note in report.notes:  # the tables say so too; not worth a nightly cron mail
+        log.info("compare: %s", note)
     log.info("compare: wrote %d files under %s (tables/, charts/, benchmark.csv)", len(report.files), root)
     return ExitCode.OK
 
@@ -181,12 +181,13 @@ def cmd_municipality_search(args: argparse.Namespace) -> int:
 
 def cmd_groups(args: argparse.Namespace) -> int:
     from .names import match_municipality
-    from .resolve import groups_containing
+    from .resolve import groups_for
 
     with _client(None, args) as client:
         municipalities = client.municipalities()
         home = match_municipality(args.municipality, municipalities)
-        groups = groups_containing(client.municipality_groups(), home)
+        title = next(str(m["title"]) for m in municipalities if str(m["id"]) == home)
+        groups = groups_for(client.municipality_groups(), home, title)
     for g in groups:
         print(f"{g['id']}  {g['title']}  ({len(g.get('members', []))} members)")
     return ExitCode.OK

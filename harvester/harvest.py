@@ -127,8 +127,8 @@ class Harvest:
             self._finish()
             return
         self.result.resolved = resolved
-        for kpi in resolved.retired:
-            self.result.warnings.append(f"{kpi} is no longer published by Kolada; stored values kept")
+        for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
+            self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
         today = self.started.date()
         years = wanted_years(self.config, today)
         kpis = list(resolved.kpis)

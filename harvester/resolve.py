@@ -7,6 +7,7 @@ clear message and no data. Every refusal carries the closest matches, looked up 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,17 +74,30 @@ def _groups(config: Config, client: KoladaClient, home: str, titles: dict[str, s
 
 
 def groups_hint(client: KoladaClient, home: str, titles: dict[str, str]) -> str:
-    containing = groups_containing(client.municipality_groups(), home)
-    if not containing:
-        return ""
-    shown = "; ".join(f"{g['id']} {g['title']}" for g in containing[:8])
-    return f"Groups that contain {titles.get(home, home)}: {shown}"
+    own = groups_for(client.municipality_groups(), home, titles.get(home, home))
+    if not own:
+        return "List the groups of a municipality with `harvester groups <municipality>`."
+    shown = "; ".join(f"{g['id']} {g['title']}" for g in own[:8])
+    return f"Groups for {titles.get(home, home)}: {shown}"
 
 
-def groups_containing(groups: list[dict[str, Any]], municipality_id: str) -> list[dict[str, Any]]:
-    """Groups a municipality belongs to, its own "Liknande kommuner" groups first."""
-    own = [g for g in groups if any(str(m.get("member_id")) == municipality_id for m in g.get("members", []))]
-    return sorted(own, key=lambda g: (not str(g.get("title", "")).startswith("Liknande kommuner"), str(g.get("title"))))
+def groups_for(groups: list[dict[str, Any]], municipality_id: str, title: str) -> list[dict[str, Any]]:
+    """Comparison groups of a municipality: its own "Liknande kommuner …, <name>" groups first.
+
+    Kolada leaves a municipality out of its own "Liknande kommuner" groups (they hold its peers),
+    so those are found by title; then come the groups it is a member of.
+    """
+    named = re.compile(rf",\s*{re.escape(title)}(,|$)")
+
+    def own(g: dict[str, Any]) -> bool:
+        return bool(named.search(str(g.get("title", ""))))
+
+    def member(g: dict[str, Any]) -> bool:
+        return any(str(m.get("member_id")) == municipality_id for m in g.get("members", []))
+
+    found = [g for g in groups if own(g) or member(g)]
+    return sorted(found, key=lambda g: (not own(g), not str(g.get("title", "")).startswith("Liknande kommuner"),
+                                        str(g.get("title"))))
 
 
 def _kpis(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], list[str]]:

@@ -106,7 +106,10 @@ def harvester(capsys: pytest.CaptureFixture[str], tmp_path: Path):  # type: igno
     """Run the CLI in-process with a private HTTP cache; returns (exit code, stdout, stderr)."""
     def run(*args: str, cache: bool = True) -> Run:
         extra = ["--cache", str(tmp_path / "http-cache.sqlite")] if cache and args[0] in {"fetch", "run", "groups"} else []
-        code = main([*args, *extra])
+        try:
+            code = main([*args, *extra])
+        except SystemExit as exc:  # argparse refuses bad arguments this way, with code 2
+            code = int(exc.code or 0)
         captured = capsys.readouterr()
         return Run(code, captured.out, captured.err)
     return run

@@ -1,0 +1,189 @@
+"""The command line as a person meets it: bad input, searches, status, changes, compare, run."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from harvester import store
+from harvester.exitcodes import ExitCode
+from harvester.status import publication_note
+from tests.conftest import REPO, SMALL_GROUPS, SMALL_MUNICIPALITIES, small_values, snapshot, write_config
+from tests.fake_kolada import FakeKolada, KoladaData
+
+
+def fetch(harvester, fake, config: Path, out: Path, *extra: str):  # type: ignore[no-untyped-def]
+    return harvester("fetch", "--config", str(config), "--api-url", fake.base_url, "--output", str(out), *extra)
+
+
+# --- bad input: one clear line, non-zero exit, nothing written ---------------------------------------
+
+@pytest.mark.parametrize("edit,expected", [
+    ({"kpis": ("N35001", "N99999")}, "KPI N99999 is not in Kolada's catalogue (closest:"),
+    ({"home": "Eskilstna"}, "no municipality is called 'Eskilstna' in Kolada; did you mean Eskilstuna (0484)?"),
+    ({"groups": ("G1", "G999999")}, "G999999 is not a Kolada municipality group. Groups for Eskilstuna: G1 Liknande kommuner IFO, Eskilstuna, 2024"),
+    ({"extra": ("Upsala",)}, "did you mean Uppsala (0380), Sala (1981)?"),
+])
+def test_names_kolada_does_not_know(small_fake, harvester, tmp_path, edit, expected) -> None:
+    config = write_config(tmp_path / "kpis.toml", **edit)
+    out = tmp_path / "out"
+    result = fetch(harvester, small_fake, config, out)
+    assert result.code == ExitCode.CONFIG
+    assert expected in result.err
+    assert result.err.count("harvester: error:") == 1 and f"{config}:" in result.err  # names the file and line
+    assert not out.exists()  # nothing written, not even the folder
+
+
+def test_wrong_kpi_suggests_by_the_indicator_label(small_fake, harvester, tmp_path) -> None:
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35009",))
+    text = config.read_text().replace('label = "Indikator N35009"', 'label = "Kostnad missbruksvård vuxna, kr/inv"')
+    config.write_text(text)
+    result = fetch(harvester, small_fake, config, tmp_path / "out")
+    assert result.code == ExitCode.CONFIG
+    assert "closest: N35001 Kostnad missbruksvård vuxna, kr/inv" in result.err
+    assert f"{config}:20:" in result.err
+
+
+def test_bad_config_on_an_existing_dataset_changes_no_byte(small_fake, harvester, tmp_path) -> None:
+    out = tmp_path / "out"
+    assert fetch(harvester, small_fake, write_config(tmp_path / "good.toml"), out).code == ExitCode.OK
+    before = snapshot(out)
+    bad = write_config(tmp_path / "bad.toml", kpis=("N99999",))
+    assert fetch(harvester, small_fake, bad, out).code == ExitCode.CONFIG
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("from = 2015", "from = 2022\nto = 2015", "from = 2022 is after to = 2015; swap them"),
+    ('direction = "lower"', 'direction = "down"', "direction 'down' is not one of lower, higher, none"),
+    ("[years]", "[years", "TOML syntax error"),
+])
+def test_broken_config_fails_before_any_request(small_fake, harvester, tmp_path, old, new, expected) -> None:
+    config = write_config(tmp_path / "kpis.toml")
+    config.write_text(config.read_text().replace(old, new, 1))
+    result = fetch(harvester, small_fake, config, tmp_path / "out")
+    assert result.code == ExitCode.CONFIG and expected in result.err
+    assert f"{config}:" in result.err
+    assert small_fake.log == [] and not (tmp_path / "out").exists()
+
+
+def test_kpi_kolada_no_longer_publishes(harvester, tmp_path) -> None:
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35001", "N33817"))
+    from tests.conftest import SMALL_KPIS
+
+    with FakeKolada(KoladaData.from_frames(SMALL_KPIS, SMALL_MUNICIPALITIES, SMALL_GROUPS, small_values())) as fake:
+        assert fetch(harvester, fake, config, out).code == ExitCode.OK
+    before = store.read_values(out, ["N35001"])
+    retired = KoladaData.from_frames(SMALL_KPIS[1:], SMALL_MUNICIPALITIES, SMALL_GROUPS, small_values())
+    with FakeKolada(retired) as fake:
+        result = fetch(harvester, fake, config, out, "--no-cache")
+    assert result.code == ExitCode.PARTIAL
+    assert "N35001 is no longer published by Kolada; stored values kept" in result.err
+    assert store.read_values(out, ["N35001"]).equals(before)
+
+
+# --- searches -------------------------------------------------------------------------------------
+
+def test_kpi_and_municipality_search_and_groups(real_fake, harvester) -> None:
+    kpi = harvester("kpi", "search", "missbruksvård vuxna", "--api-url", real_fake.base_url)
+    assert kpi.code == 0 and "N35001  Kostnad missbruksvård vuxna, kr/inv" in kpi.out
+    town = harvester("municipality", "search", "Sala", "--api-url", real_fake.base_url)
+    assert town.code == 0 and "1981  Sala  (kommun)" in town.out
+    groups = harvester("groups", "Eskilstuna", "--api-url", real_fake.base_url)
+    lines = groups.out.splitlines()
+    assert groups.code == 0 and lines[0].startswith("G") and "Liknande kommuner" in lines[0]
+    own = [line for line in lines if line.startswith("G36484  Liknande kommuner IFO, Eskilstuna, 2024")]
+    assert own and lines.index(own[0]) < 30  # its own peer groups come first, though it is not their member
+    assert any(line.startswith("G92790  Större stad") for line in lines)
+    missing = harvester("kpi", "search", "zzzz nothing", "--api-url", real_fake.base_url)
+    assert missing.code == ExitCode.CONFIG and "no KPI title contains" in missing.err
+    wrong = harvester("groups", "Eskilstna", "--api-url", real_fake.base_url)
+    assert wrong.code == ExitCode.CONFIG and "did you mean Eskilstuna (0484)" in wrong.err
+
+
+# --- status and changes ---------------------------------------------------------------------------
+
+def test_publication_note_says_late_or_not_due() -> None:
+    today = date(2026, 11, 22)
+    assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == \
+        "2025 published 2026-08-28; not stored yet (newest stored 2022): run fetch"
+    assert publication_note(2025, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == "2025 published 2026-08-28"
+    assert publication_note(2024, "2025", date(2026, 3, 31), date(2026, 12, 1), today) == \
+        "2025 preliminary since 2026-03-31, final due 2026-12-01; not stored yet (newest stored 2024): run fetch"
+    assert publication_note(2025, "2026", None, date(2027, 2, 24), today) == "2026 due 2027-02-24; newest stored 2025"
+    assert publication_note(None, None, None, None, today) == "no publication calendar in Kolada"
+
+
+def test_status_and_changes(small_fake, harvester, tmp_path) -> None:
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35001", "N33817"))
+    assert harvester("status", "--output", str(out)).out.startswith(f"{out}: no harvest has run here yet")
+    assert fetch(harvester, small_fake, config, out).code == ExitCode.OK
+    small_fake.data.set_value("N35001", "0484", 2022, "T", 4242.0)
+    assert fetch(harvester, small_fake, config, out).code == ExitCode.OK
+
+    status = harvester("status", "--output", str(out), "--config", str(config))
+    assert status.code == 0
+    assert "last run" in status.out and ": success" in status.out
+    assert "Parquet files" in status.out and "value rows" in status.out
+    assert "N35001   2022" in status.out  # newest period for the home municipality
+    assert "not stored yet (newest stored 2022)" in status.out or "due" in status.out
+
+    changes = harvester("changes", "--output", str(out))
+    assert changes.code == 0
+    assert "N35001 0484 Eskilstuna 2022 T: 1303 → 4242" in changes.out
+    as_csv = harvester("changes", "--output", str(out), "--csv")
+    assert as_csv.out.splitlines()[0].startswith("detected_at,kpi,municipality_id")
+    later = harvester("changes", "--output", str(out), "--since", "2099-01-01")
+    assert "no revisions recorded since 2099-01-01" in later.out
+    bad_date = harvester("changes", "--output", str(out), "--since", "yesterday")
+    assert bad_date.code == 2 and "is not a date like" in bad_date.err
+
+
+# --- compare and run ------------------------------------------------------------------------------
+
+def test_compare_needs_a_dataset_first(harvester, tmp_path) -> None:
+    result = harvester("compare", "--config", str(write_config(tmp_path / "k.toml")), "--output", str(tmp_path / "none"))
+    assert result.code == ExitCode.CONFIG and "run `harvester fetch" in result.err
+
+
+def test_sala_benchmark_on_real_data(real_fake, shared_kolada, harvester, tmp_path) -> None:
+    """Issue 3: Sala, N35001, group G36628, 2022: home 793.48, the members' median, the right rank."""
+    config = write_config(tmp_path / "sala.toml", home="1981", groups=("G36628",), kpis=("N35001",))
+    out = tmp_path / "out"
+    result = harvester("run", "--config", str(config), "--api-url", real_fake.base_url, "--output", str(out))
+    assert result.code == ExitCode.OK, result.err
+
+    groups = json.loads((shared_kolada / "catalog" / "municipality_groups.json").read_text(encoding="utf-8"))
+    members = [m["member_id"] for g in groups if g["id"] == "G36628" for m in g["members"]]
+    source = pq.read_table(shared_kolada / "values.parquet", filters=[("kpi", "=", "N35001"), ("period", "=", 2022),
+                                                                      ("gender", "=", "T")]).to_pandas()
+    member_values = source[source.municipality.isin(members)]["value"].dropna()
+    bench = pd.read_parquet(out / "benchmark.parquet")
+    row = bench[(bench.kpi == "N35001") & (bench.period == 2022)].iloc[0]
+    assert round(row.home_value, 2) == 793.48
+    assert row.peer_median == pytest.approx(member_values.median())
+    assert row.peer_n == len(member_values) == 7
+    assert row["rank"] == 1 + int((member_values < 793.481572).sum()) and row.rank_of == 8
+    assert round(row.riket, 2) == 828.33
+    for name in ("tables/n35001.md", "tables/n35001.html", "tables/benchmark.xlsx", "charts/n35001.png",
+                 "benchmark.csv", "peers.parquet"):
+        assert (out / name).stat().st_size > 0, name
+    assert "793" in (out / "tables" / "n35001.md").read_text(encoding="utf-8")
+
+
+def test_shipped_config_end_to_end_is_quiet_under_cron(real_fake, harvester, tmp_path) -> None:
+    out = tmp_path / "out"
+    args = ("run", "--config", str(REPO / "config" / "kpis.toml"), "--api-url", real_fake.base_url,
+            "--output", str(out), "--quiet")
+    first = harvester(*args)
+    assert first.code == ExitCode.OK
+    assert "N33818: Kolada has no values for these areas and years" in first.err  # warnings reach cron mail
+    second = harvester(*args)
+    assert second.code == ExitCode.UNCHANGED and second.err == "" and second.out == ""
+    assert (out / "tables" / "missbruk-kostnad.html").exists() and (out / "charts" / "missbruk-kostnad.png").exists()
