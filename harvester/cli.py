@@ -156,25 +156,28 @@ def cmd_changes(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_kpi_search(args: argparse.Namespace) -> int:
-    with _client(None, args) as client:
-        found = client.search_kpis(" ".join(args.words))
-    for kpi in sorted(found, key=lambda k: str(k.get("id"))):
-        print(f"{kpi['id']}  {kpi.get('title', '')}  [{kpi.get('operating_area') or '–'}; "
-              f"latest {kpi.get('publ_period') or '–'}; {kpi.get('municipality_type')}]")
-    if not found:
-        print(f"no KPI title contains {' '.join(args.words)!r}", file=sys.stderr)
-        return ExitCode.CONFIG
-    return ExitCode.OK
+def _kpi_line(kpi: dict) -> str:  # type: ignore[type-arg]
+    return (f"{kpi['id']}  {kpi.get('title', '')}  [{kpi.get('operating_area') or '–'}; "
+            f"latest {kpi.get('publ_period') or '–'}; {kpi.get('municipality_type')}]")
 
 
-def cmd_municipality_search(args: argparse.Namespace) -> int:
+def _municipality_line(m: dict) -> str:  # type: ignore[type-arg]
+    return f"{m['id']}  {m.get('title', '')}  ({'kommun' if m.get('type') == 'K' else 'region/riket'})"
+
+
+SEARCHES = {"kpi": ("search_kpis", _kpi_line, "KPI"), "municipality": ("search_municipalities", _municipality_line, "municipality")}
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """`harvester kpi search …` and `harvester municipality search …`: Kolada's title search."""
+    method, line, what = SEARCHES[args.command]
+    words = " ".join(args.words)
     with _client(None, args) as client:
-        found = client.search_municipalities(" ".join(args.words))
-    for m in sorted(found, key=lambda m: str(m.get("id"))):
-        print(f"{m['id']}  {m.get('title', '')}  ({'kommun' if m.get('type') == 'K' else 'region/riket'})")
+        found = getattr(client, method)(words)
+    for item in sorted(found, key=lambda x: str(x.get("id"))):
+        print(line(item))
     if not found:
-        print(f"no municipality title contains {' '.join(args.words)!r}", file=sys.stderr)
+        print(f"no {what} title contains {words!r}", file=sys.stderr)
         return ExitCode.CONFIG
     return ExitCode.OK
 
@@ -239,13 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--csv", action="store_true", help="machine-readable output")
         if name == "groups":
             p.add_argument("municipality", help="id or name, e.g. 0484 or Eskilstuna")
-    for name, func, help_text in (("kpi", cmd_kpi_search, "search KPIs by title words"),
-                                  ("municipality", cmd_municipality_search, "search municipalities by name")):
+    for name, help_text in (("kpi", "search KPIs by title words"), ("municipality", "search municipalities by name")):
         p = sub.add_parser(name, help=help_text)
         inner = p.add_subparsers(dest="action", required=True, metavar="ACTION")
         s = inner.add_parser("search", parents=[common, net], help=help_text)
         s.add_argument("words", nargs="+")
-        s.set_defaults(func=func)
+        s.set_defaults(func=cmd_search)
     return parser
 
 

@@ -10,18 +10,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..schema import VALUES
 from .errors import BadResponse
 
-ROWS = pa.schema([
-    ("kpi", pa.string()),
-    ("municipality_id", pa.string()),
-    ("period", pa.int32()),
-    ("gender", pa.string()),
-    ("value", pa.float64()),
-    ("count", pa.int32()),
-    ("status", pa.string()),
-    ("isdeleted", pa.bool_()),
-])
+# The stored columns without our own `fetched_at`, plus Kolada's deletion flag.
+ROWS = pa.schema([f for f in VALUES if f.name != "fetched_at"] + [pa.field("isdeleted", pa.bool_())])
 
 
 def rows_from_items(items: Iterable[Any], url: str, areas: Collection[str] | None = None,
