@@ -187,3 +187,28 @@ def test_shipped_config_end_to_end_is_quiet_under_cron(real_fake, harvester, tmp
     second = harvester(*args)
     assert second.code == ExitCode.UNCHANGED and second.err == "" and second.out == ""
     assert (out / "tables" / "missbruk-kostnad.html").exists() and (out / "charts" / "missbruk-kostnad.png").exists()
+
+
+def test_group_membership_change_adds_a_vintage_and_fetches_the_new_peer(harvester, tmp_path) -> None:
+    from tests.conftest import SMALL_KPIS
+
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35001",))
+    with FakeKolada(KoladaData.from_frames(SMALL_KPIS, SMALL_MUNICIPALITIES, SMALL_GROUPS, small_values())) as fake:
+        assert fetch(harvester, fake, config, out).code == ExitCode.OK
+    assert "2081" not in set(store.read_values(out)["municipality_id"])
+    new_members = [*SMALL_GROUPS[0]["members"][1:], {"member_id": "2081", "member_title": "Borlänge"}]
+    renewed = [{**SMALL_GROUPS[0], "title": "Liknande kommuner IFO, Eskilstuna, 2025", "members": new_members}]
+    with FakeKolada(KoladaData.from_frames(SMALL_KPIS, SMALL_MUNICIPALITIES, renewed, small_values())) as fake:
+        assert fetch(harvester, fake, config, out, "--no-cache").code == ExitCode.OK
+        data_queries = [r.query for r in fake.log if r.path.startswith("/v3/data/")]
+    assert data_queries and all("from_date" not in q for q in data_queries)  # more areas: full fetch
+    groups = store.read_table(out, "groups")
+    assert groups["read_at"].nunique() == 2
+    latest = groups[groups["read_at"] == groups["read_at"].max()]
+    assert set(latest["member_id"]) == {"0380", "1981", "2081"}
+    assert set(latest["title"]) == {"Liknande kommuner IFO, Eskilstuna, 2025"}
+    assert "2081" in set(store.read_values(out)["municipality_id"])
+    assert harvester("compare", "--config", str(config), "--output", str(out)).code == ExitCode.OK
+    peers = pd.read_parquet(out / "peers.parquet")
+    assert set(peers.loc[peers["role"] == "peer", "municipality_id"]) == {"0380", "1981", "2081"}  # latest vintage

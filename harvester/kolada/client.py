@@ -122,6 +122,14 @@ def _retry_after(response: requests.Response) -> float | None:
         return max(0.0, when.timestamp() - time.time()) if when else None
 
 
+def _network_reason(exc: requests.RequestException) -> str:
+    """The useful part of a requests error: 'Failed to resolve …', 'Connection refused', 'Read timed out'."""
+    inner = getattr(exc.args[0], "reason", None) if exc.args else None
+    text = str(inner or exc)
+    text = text.split("): ", 1)[-1] if "): " in text else text
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
 def _detail(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -185,7 +193,7 @@ class KoladaClient:
         try:
             response = self.session.get(url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientError(f"no complete answer from Kolada: {type(exc).__name__}", url) from exc
+            raise TransientError(f"no complete answer from Kolada: {_network_reason(exc)}", url) from exc
         except requests.RequestException as exc:
             raise TransientError(f"request failed: {exc}", url) from exc
         full_url = response.url
