@@ -154,7 +154,7 @@ class Harvest:
                 tables: list[pa.Table] = []
                 try:
                     for query in batch.queries:
-                        for page in self.client.pages(query.path, query.params):
+                        for page in self.client.pages(query.path, query.params, fresh=query.from_date is not None):
                             tables.append(rows_from_items(page, self.client.url(query.path), wanted_areas, wanted_years_set))
                             bar.update(1)
                 except UpstreamUnavailable as exc:

@@ -142,3 +142,15 @@ def test_refresh_fetches_everything_again_without_changing_data(real_fake, harve
     assert all("from_date" not in r.query for r in data_requests(real_fake))
     assert sum(r.items for r in data_requests(real_fake)) == first_items > 500
     assert snapshot(out, skip=("runs.parquet", "cursors.json")) == before
+
+
+def test_a_change_after_a_cached_rerun_is_still_seen(real_fake, harvester, tmp_path) -> None:
+    """Incremental answers change while their URL stays the same, so they must bypass the HTTP cache."""
+    out = tmp_path / "out"
+    args = ("fetch", "--config", str(SHIPPED), "--api-url", real_fake.base_url, "--output", str(out))
+    assert harvester(*args).code == ExitCode.OK
+    assert harvester(*args).code == ExitCode.UNCHANGED  # the same from_date URL as the next run
+    real_fake.data.set_value("N35001", "0484", 2022, "T", 1960.57)
+    assert harvester(*args).code == ExitCode.OK
+    values = store.read_values(out, ["N35001"])
+    assert values.loc[(values.municipality_id == "0484") & (values.period == 2022), "value"].item() == 1960.57

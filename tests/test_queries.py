@@ -70,3 +70,10 @@ def test_query_paths_and_minimum() -> None:
     assert query.params == {"from_date": "2026-01-02"}
     assert DataQuery(("N1",), ("0484",), None).path == "data/kpi/N1/municipality/0484"
     assert minimum_requests(378_271) == 76 and minimum_requests(0) == 1
+
+
+def test_large_harvest_prefers_few_unfiltered_chunks_even_when_all_312_areas_come_back() -> None:
+    # One KPI of type A means an unfiltered query may return all 312 areas, not just the 291 wanted.
+    scope = Scope(kpis=kpis(168), areas=areas(291), years=tuple(range(2000, 2023)), areas_served=312)
+    batches = plan_requests(scope, {})
+    assert all(len(b.queries) == 1 and b.queries[0].areas is None for b in batches)

@@ -49,11 +49,17 @@ class RequestStats:
 
 
 class RateLimiter:
-    """At most `rate` request starts in any window of one second (thread-safe)."""
+    """At most `rate` request starts in any window of one second (thread-safe).
+
+    The window carries a small margin because what counts is when requests *arrive*: scheduling
+    and network jitter can bring two starts 1.00 s apart closer together at the server.
+    """
+
+    MARGIN = 0.05
 
     def __init__(self, rate: float) -> None:
         self.per_window = max(1, int(rate)) if rate >= 1 else 1
-        self.window = 1.0 if rate >= 1 else 1.0 / rate
+        self.window = (1.0 if rate >= 1 else 1.0 / rate) + self.MARGIN
         self.starts: collections.deque[float] = collections.deque()
         self.lock = threading.Lock()
 
@@ -186,10 +192,13 @@ class KoladaClient:
         self.close()
 
     # --- one request -------------------------------------------------------------------------
-    def _fetch_once(self, url: str, params: Mapping[str, Any] | None) -> tuple[list[Any], str | None]:
+    def _fetch_once(self, url: str, params: Mapping[str, Any] | None, fresh: bool) -> tuple[list[Any], str | None]:
         kwargs: dict[str, Any] = {"params": params, "timeout": self.timeout}
-        if self.refresh and isinstance(self.session, requests_cache.CachedSession):
-            kwargs["force_refresh"] = True
+        if isinstance(self.session, requests_cache.CachedSession):
+            if fresh:  # "what changed since" must never be answered from memory
+                kwargs["expire_after"] = requests_cache.DO_NOT_CACHE
+            elif self.refresh:
+                kwargs["force_refresh"] = True
         try:
             response = self.session.get(url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -242,8 +251,12 @@ class KoladaClient:
         sleep = state.next_action.sleep if state.next_action else 0.0
         log.warning("retrying in %.1f s (attempt %d): %s", sleep, state.attempt_number, exc)
 
-    def get_page(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[list[Any], str | None]:
-        """One page, retried on transient failures; raises UpstreamUnavailable when the budget is spent."""
+    def get_page(self, url: str, params: Mapping[str, Any] | None = None,
+                 fresh: bool = False) -> tuple[list[Any], str | None]:
+        """One page, retried on transient failures; raises UpstreamUnavailable when the budget is spent.
+
+        `fresh` bypasses the HTTP cache both ways (incremental queries: their answer changes while
+        their URL does not)."""
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             wait=self._wait,
@@ -252,7 +265,7 @@ class KoladaClient:
             reraise=True,
         )
         try:
-            return retrying(self._fetch_once, url, params)
+            return retrying(self._fetch_once, url, params, fresh)
         except TransientError as exc:
             raise UpstreamUnavailable(f"gave up after retries: {exc}") from exc
 
@@ -269,13 +282,13 @@ class KoladaClient:
             absolute = urlunsplit((*self._origin, parts.path, parts.query, parts.fragment))
         return absolute
 
-    def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[list[Any]]:
+    def pages(self, path: str, params: Mapping[str, Any] | None = None, fresh: bool = False) -> Iterator[list[Any]]:
         """Yield the `values` of every page, following next_url until it is null, empty or missing."""
         url = self.url(path)
         query: dict[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
         seen: set[str] = set()
         while True:
-            values, next_url = self.get_page(url, query)
+            values, next_url = self.get_page(url, query, fresh)
             yield values
             if not next_url:
                 return
