@@ -39,9 +39,11 @@ def merge_values(stored: pd.DataFrame, incoming: pd.DataFrame, fetched_at: pd.Ti
     """Apply `incoming` (items.ROWS columns) to `stored` (schema.VALUES columns) for one KPI."""
     if incoming.empty:
         return MergeResult(stored, _revisions_frame(None, fetched_at, run_id), 0, 0, 0)
-    if stored.empty:
-        stored = schema.VALUES.empty_table().to_pandas().astype({k: object for k in ("kpi", "municipality_id", "gender", "status")})
     incoming = incoming.drop_duplicates(KEY, keep="last")
+    if stored.empty:  # the first harvest of a KPI: everything is new, nothing to compare or delete
+        fresh = incoming.loc[~incoming["isdeleted"].astype(bool)].drop(columns="isdeleted").assign(fetched_at=fetched_at)
+        fresh = fresh.sort_values(["municipality_id", "period", "gender"], kind="stable").reset_index(drop=True)
+        return MergeResult(fresh, _revisions_frame(None, fetched_at, run_id), len(fresh), 0, 0)
     deleted = incoming.loc[incoming["isdeleted"].astype(bool), KEY]
     live = incoming.loc[~incoming["isdeleted"].astype(bool)].drop(columns="isdeleted")
     both = stored.merge(live, on=KEY, how="outer", suffixes=("_old", ""), indicator=True)

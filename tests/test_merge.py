@@ -78,3 +78,9 @@ def test_genders_are_separate_keys_and_output_is_sorted() -> None:
                                                 ("0484", 2022, "K", 1.0, False)]), T1, "r")
     assert list(zip(result.values["municipality_id"], result.values["gender"])) == [("0484", "K"), ("0484", "M"), ("1981", "T")]
     assert to_arrow(result.values, schema.VALUES).schema.equals(schema.VALUES)
+    assert (result.added, result.changed, result.removed) == (3, 0, 0) and (result.values["fetched_at"] == T1).all()
+
+
+def test_first_harvest_ignores_tombstones_of_values_never_stored() -> None:
+    result = merge_values(stored([]), incoming([("0484", 2022, "T", 1.0, False), ("0484", 2021, "T", None, True)]), T1, "r")
+    assert list(result.values["period"]) == [2022] and result.added == 1 and result.revisions.empty

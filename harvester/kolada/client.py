@@ -109,6 +109,7 @@ def build_session(cache_path: Path | None, stats: RequestStats, rate: float) -> 
             filter_fn=_is_json,  # a maintenance page must never be cached as an answer
             stale_if_error=False,
         )
+        session.cache.delete(expired=True)  # a nightly job must not grow its cache for ever
     adapter = PoliteAdapter(RateLimiter(rate), stats)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
