@@ -1,0 +1,1 @@
+"""Benchmarks of the harvester against koladapy on the local fake Kolada: `python -m bench.run`."""
