@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__, store
 from .config import DEFAULT_API_URL, Config, ConfigError, SourceSettings, load_config
@@ -22,6 +23,9 @@ from .exitcodes import ExitCode
 from .kolada.client import KoladaClient
 from .kolada.errors import KoladaError, UpstreamUnavailable
 from .lock import LockHeld, run_lock
+
+if TYPE_CHECKING:
+    from .harvest import HarvestResult
 
 log = logging.getLogger("harvester")
 
@@ -100,9 +104,7 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
         return code
 
 
-def _report_harvest(result) -> int:  # type: ignore[no-untyped-def]
-    for warning in result.warnings:
-        log.warning("%s", warning)
+def _report_harvest(result: HarvestResult) -> int:
     summary = (f"fetch {result.outcome} in {result.seconds:.1f} s: {result.added} rows added, {result.changed} changed, "
                f"{result.removed} removed; {result.requests} requests, {result.cached} from cache")
     if result.outcome == "failed":

@@ -46,10 +46,8 @@ class HarvestResult:
     requests: int = 0
     cached: int = 0
     failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    resolved: Resolved | None = None
 
 
 def new_run_id(started: pd.Timestamp) -> str:
@@ -126,7 +124,6 @@ class Harvest:
             self.result.failures.append(f"could not read Kolada's catalogue: {exc}")
             self._finish()
             return
-        self.result.resolved = resolved
         for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
             self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
         today = self.started.date()
@@ -183,7 +180,6 @@ class Harvest:
             if not batch.incremental and rows.empty and len(stored):
                 msg = (f"{kpi}: Kolada returned no values although {len(stored)} rows are stored; "
                        "suspicious answer, stored values kept and the KPI will be fetched in full next time")
-                self.result.warnings.append(msg)
                 self.result.failures.append(msg)
                 log.warning(msg)
                 continue
