@@ -23,20 +23,28 @@ def _day(value: Any) -> date | None:
 
 
 def publication_note(newest: int | None, publ_period: str | None, prel: date | None, final: date | None,
-                     today: date) -> str:
-    """Say whether the next period is published, preliminary, or due, and whether we lag behind."""
+                     today: date, fetched: date | None = None) -> str:
+    """Say whether the next period is published, preliminary, or due, and whether we lag behind.
+
+    `fetched` is the day of the last successful harvest: a period published before it but still
+    missing is not ours to fetch, Kolada simply has no value for this municipality.
+    """
     if not publ_period:
         return "no publication calendar in Kolada"
     period = int(publ_period)
-    have = newest is not None and newest >= period
     if final and final <= today:
-        state = f"{period} published {final}"
+        released, state = final, f"{period} published {final}"
     elif prel and prel <= today:
-        state = f"{period} preliminary since {prel}, final due {final or '?'}"
+        released, state = prel, f"{period} preliminary since {prel}, final due {final or '?'}"
     else:
         due = prel or final
         return f"{period} due {due or '(date not announced)'}" + ("" if newest is None else f"; newest stored {newest}")
-    return state + ("" if have else f"; not stored yet (newest stored {newest or '–'}): run fetch")
+    if newest is not None and newest >= period:
+        return state
+    missing = f"; not in the dataset (newest stored {newest or '–'})"
+    if fetched is not None and fetched >= released:
+        return state + missing + ": Kolada has no value for it yet"
+    return state + missing + ": run fetch"
 
 
 def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, int]:
@@ -48,7 +56,7 @@ def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, i
 
 
 def status_table(kpis: pd.DataFrame, newest: dict[str, int], today: date,
-                 labels: dict[str, str] | None = None) -> pd.DataFrame:
+                 labels: dict[str, str] | None = None, fetched: date | None = None) -> pd.DataFrame:
     """One row per KPI (or configured indicator): newest stored period and the publication note."""
     rows = []
     meta = {str(r["id"]): r for r in kpis.to_dict("records")}
@@ -57,7 +65,7 @@ def status_table(kpis: pd.DataFrame, newest: dict[str, int], today: date,
         rows.append({
             "kpi": kpi, "label": label, "newest": newest.get(kpi),
             "publication": publication_note(newest.get(kpi), m.get("publ_period"), _day(m.get("prel_publication_date")),
-                                            _day(m.get("publication_date")), today),
+                                            _day(m.get("publication_date")), today, fetched),
         })
     return pd.DataFrame(rows, columns=["kpi", "label", "newest", "publication"])
 
@@ -83,7 +91,8 @@ def print_status(root: Path, config: Config | None, out: TextIO, today: date | N
     if len(ok):
         out.write(f"last success {ok.iloc[-1]['started_at']:%Y-%m-%d %H:%M} UTC\n")
     size, files, rows = dataset_size(root)
-    out.write(f"dataset      {size / 1e6:.1f} MB in {files} Parquet files, {rows} value rows\n\n")
+    shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+    out.write(f"dataset      {shown} in {files} Parquet files, {rows} value rows\n\n")
 
     values = store.read_values(root)
     kpis = store.read_table(root, "kpis")
@@ -94,7 +103,8 @@ def print_status(root: Path, config: Config | None, out: TextIO, today: date | N
             area = match_municipality(config.home, store.read_table(root, "municipalities").to_dict("records"))
         except NotFound:
             area = None
-    table = status_table(kpis, newest_periods(values, area), today, labels)
+    fetched = ok.iloc[-1]["started_at"].date() if len(ok) else None
+    table = status_table(kpis, newest_periods(values, area), today, labels, fetched)
     who = f" for {area}" if area else ""
     out.write(f"{'KPI':<8} {'newest' + who:<14} publication (Kolada's calendar)  label\n")
     for row in table.itertuples():

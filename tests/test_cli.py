@@ -111,10 +111,12 @@ def test_kpi_and_municipality_search_and_groups(real_fake, harvester) -> None:
 def test_publication_note_says_late_or_not_due() -> None:
     today = date(2026, 11, 22)
     assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == \
-        "2025 published 2026-08-28; not stored yet (newest stored 2022): run fetch"
+        "2025 published 2026-08-28; not in the dataset (newest stored 2022): run fetch"
+    assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today, fetched=date(2026, 11, 1)) == \
+        "2025 published 2026-08-28; not in the dataset (newest stored 2022): Kolada has no value for it yet"
     assert publication_note(2025, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == "2025 published 2026-08-28"
     assert publication_note(2024, "2025", date(2026, 3, 31), date(2026, 12, 1), today) == \
-        "2025 preliminary since 2026-03-31, final due 2026-12-01; not stored yet (newest stored 2024): run fetch"
+        "2025 preliminary since 2026-03-31, final due 2026-12-01; not in the dataset (newest stored 2024): run fetch"
     assert publication_note(2025, "2026", None, date(2027, 2, 24), today) == "2026 due 2027-02-24; newest stored 2025"
     assert publication_note(None, None, None, None, today) == "no publication calendar in Kolada"
 
@@ -132,7 +134,8 @@ def test_status_and_changes(small_fake, harvester, tmp_path) -> None:
     assert "last run" in status.out and ": success" in status.out
     assert "Parquet files" in status.out and "value rows" in status.out
     assert "N35001   2022" in status.out  # newest period for the home municipality
-    assert "not stored yet (newest stored 2022)" in status.out or "due" in status.out
+    assert "2025 published 2026-08-28; not in the dataset (newest stored 2022): Kolada has no value for it yet" \
+        in status.out
 
     changes = harvester("changes", "--output", str(out))
     assert changes.code == 0
