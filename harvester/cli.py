@@ -121,7 +121,7 @@ def _compare(config: Config, root: Path, args: argparse.Namespace) -> int:
     from .report import ReportError, write_report
 
     try:
-        report = write_report(config, root, revised_since=args.revised_since)
+        report = write_report(config, root, revised_since=args.revised_since or config.revised_since)
     except ReportError as exc:
         return _fail(ExitCode.CONFIG, str(exc))
     for note in report.notes:  # the tables say so too; not worth a nightly cron mail
@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch_opts = argparse.ArgumentParser(add_help=False)
     fetch_opts.add_argument("--refresh", action="store_true", help="fetch everything again, ignoring cursors and cache")
     cmp_opts = argparse.ArgumentParser(add_help=False)
-    cmp_opts.add_argument("--revised-since", type=_date, help="footnote values Kolada revised after this date")
+    cmp_opts.add_argument("--revised-since", type=_date,
+                          help="footnote values Kolada revised on or after this date (default: [report] revised_since)")
 
     commands: list[tuple[str, Callable[[argparse.Namespace], int], list[argparse.ArgumentParser], str]] = [
         ("fetch", cmd_fetch, [common, cfg, net, out, fetch_opts], "harvest the configured KPIs into the dataset"),

@@ -24,11 +24,12 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FIRST_KOLADA_YEAR = 1990
 
 KNOWN_KEYS: dict[str, set[str]] = {
-    "": {"source", "home", "comparison", "years", "indicator"},
+    "": {"source", "home", "comparison", "years", "report", "indicator"},
     "source": {"api_url", "cache", "rate", "timeout", "max_retry_seconds"},
     "home": {"municipality"},
     "comparison": {"groups", "municipalities", "riket"},
     "years": {"from", "to"},
+    "report": {"revised_since"},
     "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals"},
     "target": {"value", "year"},
 }
@@ -76,6 +77,7 @@ class Config:
     year_to: int | None = None
     indicators: tuple[Indicator, ...] = ()
     source: SourceSettings = field(default_factory=SourceSettings)
+    revised_since: dt.date | None = None
 
     @property
     def kpis(self) -> list[str]:
@@ -206,6 +208,12 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     if year_to is not None and year_to < year_from:
         raise v.fail(f"[years] from = {year_from} is after to = {year_to}; swap them", "years", "to")
 
+    report = v.table(data, "report")
+    revised_since = report.get("revised_since")
+    if revised_since is not None and (not isinstance(revised_since, dt.date) or isinstance(revised_since, dt.datetime)):
+        raise v.fail(f"[report] revised_since must be a date without quotes, e.g. revised_since = 2024-01-01; "
+                     f"got {revised_since!r}", "report", "revised_since")
+
     raw_inds = data.get("indicator", [])
     if not isinstance(raw_inds, list) or not raw_inds:
         raise v.fail("the config needs at least one [[indicator]] table with id, label and kpi", "")
@@ -217,7 +225,8 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
                          "indicator", "id", i)
         seen[ind.id] = i
     return Config(path=path, home=home, groups=tuple(groups), municipalities=tuple(extra), riket=riket,
-                  year_from=year_from, year_to=year_to, indicators=indicators, source=source)
+                  year_from=year_from, year_to=year_to, indicators=indicators, source=source,
+                  revised_since=revised_since)
 
 
 def _parse_source(v: _Validator, src: dict[str, Any]) -> SourceSettings:

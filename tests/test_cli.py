@@ -215,3 +215,16 @@ def test_group_membership_change_adds_a_vintage_and_fetches_the_new_peer(harvest
     assert harvester("compare", "--config", str(config), "--output", str(out)).code == ExitCode.OK
     peers = pd.read_parquet(out / "peers.parquet")
     assert set(peers.loc[peers["role"] == "peer", "municipality_id"]) == {"0380", "1981", "2081"}  # latest vintage
+
+
+def test_revised_value_is_footnoted_in_the_tables(small_fake, harvester, tmp_path) -> None:
+    out = tmp_path / "out"
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35001",))
+    config.write_text(config.read_text().replace("[years]", "[report]\nrevised_since = 2024-01-01\n\n[years]"))
+    assert fetch(harvester, small_fake, config, out).code == ExitCode.OK
+    small_fake.data.set_value("N35001", "0484", 2022, "T", 4242.0)
+    assert harvester("run", "--config", str(config), "--api-url", small_fake.base_url, "--output", str(out)).code == 0
+    table = (out / "tables" / "n35001.md").read_text(encoding="utf-8")
+    assert "Värdet för Eskilstuna 2022 har reviderats av Kolada (tidigare 1\u00a0303, nu 4\u00a0242" in table
+    later = harvester("compare", "--config", str(config), "--output", str(out), "--revised-since", "2099-01-01")
+    assert later.code == 0 and "reviderats" not in (out / "tables" / "n35001.md").read_text(encoding="utf-8")

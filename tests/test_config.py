@@ -124,3 +124,12 @@ def test_place_finds_the_line_of_a_value(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
     assert place(config, "kpi", "N35001").endswith("kpis.toml:13")
     assert place(config, "groups", "G36484").endswith("kpis.toml:5")
+
+
+def test_report_revised_since_is_a_toml_date(tmp_path: Path) -> None:
+    import datetime as dt
+
+    config = load_config(write(tmp_path, GOOD.replace("[years]", "[report]\nrevised_since = 2024-01-01\n\n[years]")))
+    assert config.revised_since == dt.date(2024, 1, 1)
+    message = error_for(tmp_path, GOOD.replace("[years]", '[report]\nrevised_since = "2024-01-01"\n\n[years]'))
+    assert "kpis.toml:8" in message and "a date without quotes" in message
