@@ -39,7 +39,7 @@ def readable(out: Path) -> int:
 
 
 def test_second_run_exits_at_once_while_the_first_holds_the_lock(real_fake, tmp_path) -> None:
-    real_fake.latency = 0.5
+    real_fake.latency = 1.0  # the first run needs ≥ 4 s after its first request: time for the second to start
     out = tmp_path / "out"
     args = [sys.executable, "-m", "harvester", *fetch_args(real_fake, out, tmp_path)]
     first = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
