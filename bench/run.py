@@ -30,10 +30,11 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.fake_kolada lives in the repo, not in the installed package
 
+from harvester.kolada.client import chunks as _chunks  # noqa: E402
+from harvester.kolada.queries import MAX_IDS  # noqa: E402
+from harvester.kolada.queries import minimum_requests as _pages  # noqa: E402
 from tests.fake_kolada import FakeKolada, KoladaData, shared_path  # noqa: E402
 
-PER_PAGE = 5000
-MAX_IDS = 25
 IFO = "Individ- och familjeomsorg"
 RIKET = "0000"
 SHIPPED = REPO / "config" / "kpis.toml"
@@ -178,14 +179,6 @@ def define_harvests(shared: Path, work: Path, quick: bool) -> tuple[list[Harvest
 
 
 SHAPES = ("filtered", "all areas", "all years")
-
-
-def _chunks(ids: list, size: int = MAX_IDS) -> list[list]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
-
-
-def _pages(items: int) -> int:
-    return max(1, math.ceil(items / PER_PAGE))
 
 
 def compute_minimums(data: KoladaData, harvests: list[Harvest]) -> None:

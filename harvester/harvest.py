@@ -46,7 +46,6 @@ class HarvestResult:
     requests: int = 0
     cached: int = 0
     failures: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -212,7 +211,7 @@ class Harvest:
     def _stage_if_changed(self, name: str, table: pa.Table) -> None:
         path = store.table_path(self.root, name)
         if path.exists():
-            if store.tables_equal(pq.read_table(path, schema=table.schema), table):
+            if pq.read_table(path, schema=table.schema).equals(table):  # schema and contents
                 return
         self.txn.stage_table(f"{name}.parquet", table)
         self.metadata_changed = True
@@ -237,7 +236,7 @@ class Harvest:
         r.requests, r.cached = self.client.stats.network, self.client.stats.cached
         r.message = r.failures[0] if r.failures else _summary(r)
         self.txn.stage_table("runs.parquet", self._runs_table())
-        r.files = self.txn.commit()
+        self.txn.commit()
 
     def _runs_table(self) -> pa.Table:
         r = self.result

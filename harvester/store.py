@@ -78,10 +78,6 @@ def read_cursors(root: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def tables_equal(a: pa.Table, b: pa.Table) -> bool:
-    return a.schema.equals(b.schema) and a.num_rows == b.num_rows and a.equals(b)
-
-
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
