@@ -30,9 +30,9 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.fake_kolada lives in the repo, not in the installed package
 
-from harvester.kolada.client import chunks as _chunks  # noqa: E402
-from harvester.kolada.queries import MAX_IDS  # noqa: E402
-from harvester.kolada.queries import minimum_requests as _pages  # noqa: E402
+from harvester.sources.kolada.client import chunks as _chunks  # noqa: E402
+from harvester.sources.kolada.client import MAX_IDS  # noqa: E402
+from harvester.sources.kolada.queries import minimum_requests as _pages  # noqa: E402
 from tests.fake_kolada import FakeKolada, KoladaData, shared_path  # noqa: E402
 
 IFO = "Individ- och familjeomsorg"

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, store
-from .config import DEFAULT_API_URL, Config, ConfigError, SourceSettings, load_config
+from .config import DEFAULT_API_URL, Config, ConfigError, SourceSettings, choose_url, load_config
+from .errors import SourceError, Unreachable, UpstreamUnavailable
 from .exitcodes import ExitCode
-from .kolada.client import KoladaClient
-from .kolada.errors import KoladaError, UpstreamUnavailable
 from .lock import LockHeld, run_lock
+from .names import NotFound
+from .sources.kolada.client import KoladaClient
+from .transport import Limits
 
 if TYPE_CHECKING:
     from .harvest import HarvestResult
@@ -51,13 +53,19 @@ def setup_logging(quiet: bool, verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+INTERACTIVE_RETRY_SECONDS = 10.0  # a person waiting at a prompt: give up well within 15 s
+
+
 def _client(config: Config | None, args: argparse.Namespace) -> KoladaClient:
-    source = config.source if config else None
-    api_url = args.api_url or os.environ.get("KOLADA_API_URL") or (source.api_url if source else None)
-    source = source or SourceSettings()
+    """The Kolada client of a command; without a config (the searches) an interactive one that gives up soon."""
+    source = config.source if config else SourceSettings()
+    api_url = choose_url("--api-url", args.api_url, "KOLADA_API_URL", source.api_url)
     cache = None if args.no_cache else Path(args.cache or source.cache or default_cache_path())
-    return KoladaClient(api_url or DEFAULT_API_URL, cache_path=cache, refresh=getattr(args, "refresh", False),
-                        rate=source.rate, timeout=source.timeout, max_retry_seconds=source.max_retry_seconds)
+    retry = source.max_retry_seconds if config else min(source.max_retry_seconds, INTERACTIVE_RETRY_SECONDS)
+    limits = Limits(timeout=source.timeout, deadline=source.deadline, max_bytes=source.max_response_bytes,
+                    max_retry_seconds=retry, backoff=source.backoff)
+    return KoladaClient(api_url, cache_path=cache, refresh=getattr(args, "refresh", False), rate=source.rate,
+                        limits=limits)
 
 
 def _prepare_output(root: Path) -> bool:
@@ -70,10 +78,10 @@ def _prepare_output(root: Path) -> bool:
 
 
 def _undo_output(root: Path, created: bool) -> None:
-    """After a config error, leave the disk as it was: no freshly made folder with only a lock in it."""
+    """After a config error or a failed start, leave the disk as it was: no fresh folder with only a lock in it."""
     if created:
         try:
-            (root / ".lock").unlink(missing_ok=True)
+            (root / store.LOCK_FILE).unlink(missing_ok=True)
             root.rmdir()
         except OSError:
             pass
@@ -85,45 +93,50 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
     config = load_config(args.config).with_api_url(args.api_url)
     root = Path(args.output)
     created = _prepare_output(root)
-    with run_lock(root):
-        for line in store.recover(root):
-            log.warning("%s", line)
-        show = sys.stderr.isatty() and not args.quiet
-        with _client(config, args) as client:
-            try:
-                result = harvest(config, root, client, refresh=args.refresh, show_progress=show,
-                                 command="run" if compare_after else "fetch")
-            except ConfigError:
-                _undo_output(root, created)
-                raise
-        code = _report_harvest(result)
-        if compare_after and code in (ExitCode.OK, ExitCode.UNCHANGED, ExitCode.PARTIAL):
-            compare_code = _compare(config, root, args)
-            if compare_code != ExitCode.OK:
-                return compare_code
-        return code
+    try:
+        with run_lock(root):
+            for line in store.recover(root):
+                log.warning("%s", line)
+            show = sys.stderr.isatty() and not args.quiet
+            with _client(config, args) as client:
+                result = harvest(config, root, client, refresh=args.refresh, accept_removals=args.accept_removals,
+                                 show_progress=show, command="run" if compare_after else "fetch")
+    except (ConfigError, OSError):
+        _undo_output(root, created)
+        raise
+    code = _report_harvest(result)
+    if compare_after and code in (ExitCode.OK, ExitCode.UNCHANGED, ExitCode.PARTIAL):
+        with run_lock(root):
+            compare_code = _compare(config, root, args, harvested=result.outcome != "failed")
+        if compare_code != ExitCode.OK:
+            return compare_code
+    return code
 
 
 def _report_harvest(result: HarvestResult) -> int:
+    """One line for the run; a failed or partial run says its first problem in that same line (cron mail)."""
     summary = (f"fetch {result.outcome} in {result.seconds:.1f} s: {result.added} rows added, {result.changed} changed, "
                f"{result.removed} removed; {result.requests} requests, {result.cached} from cache")
-    if result.outcome == "failed":
-        log.error("%s: %s", summary, result.message)
-        return ExitCode.UPSTREAM
-    if result.outcome == "partial":
-        log.error("%s; %d problems, first: %s", summary, len(result.failures), result.failures[0])
-        return ExitCode.PARTIAL
+    if result.outcome in ("failed", "partial"):
+        more = len(result.failures) - 1
+        log.error("%s. %s%s", summary, result.failures[0],
+                  f" (and {more} more problem{'s' * (more > 1)}: `harvester status`)" if more > 0 else "")
+        return ExitCode.UPSTREAM if result.outcome == "failed" else ExitCode.PARTIAL
     log.info("%s", summary)
     return ExitCode.OK if result.outcome == "success" else ExitCode.UNCHANGED
 
 
-def _compare(config: Config, root: Path, args: argparse.Namespace) -> int:
+def _compare(config: Config, root: Path, args: argparse.Namespace, harvested: bool = False) -> int:
     from .report import ReportError, write_report
 
     try:
         report = write_report(config, root, revised_since=args.revised_since or config.revised_since)
     except ReportError as exc:
         return _fail(ExitCode.CONFIG, str(exc))
+    except OSError as exc:
+        done = "the harvest was committed, but " if harvested else ""
+        return _fail(ExitCode.OUTPUT, f"{done}the tables and documents could not be written ({exc}); "
+                                      "the previous ones are kept")
     for note in report.notes:  # the tables say so too; not worth a nightly cron mail
         log.info("compare: %s", note)
     log.info("compare: wrote %d files under %s (tables/, charts/, benchmark.csv)", len(report.files), root)
@@ -214,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (for cron)")
     common.add_argument("-v", "--verbose", action="store_true", help="log every request")
     net = argparse.ArgumentParser(add_help=False)
-    net.add_argument("--api-url", help="Kolada v3 base URL (default: config, then KOLADA_API_URL, then api.kolada.se)")
+    net.add_argument("--api-url", help=f"Kolada v3 base URL; wins over KOLADA_API_URL, which wins over [source] api_url "
+                                       f"(default {DEFAULT_API_URL})")
     net.add_argument("--cache", help=f"HTTP cache file (default {default_cache_path()})")
     net.add_argument("--no-cache", action="store_true", help="do not read or write the HTTP cache")
     out = argparse.ArgumentParser(add_help=False)
@@ -223,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--config", required=True, help="the TOML config, e.g. config/kpis.toml")
     fetch_opts = argparse.ArgumentParser(add_help=False)
     fetch_opts.add_argument("--refresh", action="store_true", help="fetch everything again, ignoring cursors and cache")
+    fetch_opts.add_argument("--accept-removals", action="store_true",
+                            help="store answers that remove or empty many stored values (held back as suspicious "
+                                 "otherwise; look at them first)")
     cmp_opts = argparse.ArgumentParser(add_help=False)
     cmp_opts.add_argument("--revised-since", type=_date,
                           help="footnote values Kolada revised on or after this date (default: [report] revised_since)")
@@ -261,18 +278,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ConfigError as exc:
         return _fail(ExitCode.CONFIG, str(exc))
-    except LookupError as exc:  # names.NotFound from the search commands
+    except NotFound as exc:  # the search commands
         return _fail(ExitCode.CONFIG, str(exc.args[0] if exc.args else exc))
     except LockHeld as exc:
         return _fail(ExitCode.LOCKED, str(exc))
+    except Unreachable as exc:
+        return _fail(ExitCode.UPSTREAM, str(exc))
     except UpstreamUnavailable as exc:
-        return _fail(ExitCode.UPSTREAM, f"Kolada is unavailable: {exc}")
-    except KoladaError as exc:
-        return _fail(ExitCode.UPSTREAM, f"Kolada: {exc}")
+        return _fail(ExitCode.UPSTREAM, f"the source is unavailable: {exc}")
+    except SourceError as exc:
+        return _fail(ExitCode.UPSTREAM, str(exc))
+    except BrokenPipeError:  # `harvester changes | head`: the reader had enough, which is no error
+        _silence_stdout()
+        return ExitCode.OK
+    except store.CommitIncomplete as exc:
+        return _fail(ExitCode.OUTPUT, f"cannot write the output: {exc}")
     except OSError as exc:
-        return _fail(ExitCode.OUTPUT, f"cannot write the output ({exc}); the previous dataset is unchanged")
+        return _fail(ExitCode.OUTPUT, f"cannot write the output ({exc}); nothing was committed, the previous "
+                                      "dataset is unchanged")
     except KeyboardInterrupt:
         return _fail(ExitCode.INTERRUPTED, "interrupted; the previous dataset is unchanged")
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so Python's exit-time flush cannot complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _fail(code: int, message: str) -> int:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import os
 import re
 import tomllib
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,11 @@ GENDERS = ("T", "K", "M")
 KPI_ID = re.compile(r"^[NU]\d{5}$")
 GROUP_ID = re.compile(r"^G\d+$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-FIRST_KOLADA_YEAR = 1990
+EARLIEST_YEAR = 1950  # plausibility only: each source knows where its own series start
 
 KNOWN_KEYS: dict[str, set[str]] = {
     "": {"source", "home", "comparison", "years", "report", "indicator"},
-    "source": {"api_url", "cache", "rate", "timeout", "max_retry_seconds"},
+    "source": {"api_url", "cache", "rate", "timeout", "deadline", "max_response_mb", "max_retry_seconds", "backoff"},
     "home": {"municipality"},
     "comparison": {"groups", "municipalities", "riket"},
     "years": {"from", "to"},
@@ -37,6 +39,26 @@ KNOWN_KEYS: dict[str, set[str]] = {
 
 class ConfigError(ValueError):
     """A configuration problem, worded for the person who edits the file."""
+
+
+def checked_url(url: str, origin: str) -> str:
+    """`url` without a trailing slash if it is an http(s) URL with a host; else a ConfigError naming `origin`."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{origin}: {url!r} is not an API URL (it needs http:// or https:// and a host name, "
+                          f"e.g. {DEFAULT_API_URL})")
+    return url.strip().rstrip("/")
+
+
+def choose_url(option: str, given: str | None, env_var: str, configured: str) -> str:
+    """The API URL a run uses: the command line, then the environment, then the config file (or its default).
+
+    The one place this precedence lives; `--help` and the README say the same.
+    """
+    for origin, url in ((option, given), (env_var, os.environ.get(env_var))):
+        if url:
+            return checked_url(url, origin)
+    return configured
 
 
 @dataclass(frozen=True)
@@ -57,13 +79,33 @@ class Indicator:
     decimals: int | None = None
 
 
+# [source] numbers: (default, lowest, highest allowed). `deadline` bounds one whole request,
+# `max_response_mb` one answer's size, `backoff` the first wait before a retry (it doubles up to 30 s).
+SOURCE_NUMBERS: dict[str, tuple[float, float, float]] = {
+    "rate": (5.0, 0.1, 1000.0),
+    "timeout": (60.0, 1.0, 3600.0),
+    "deadline": (300.0, 1.0, 86_400.0),
+    "max_response_mb": (64.0, 1.0, 4096.0),
+    "max_retry_seconds": (300.0, 0.0, 86_400.0),
+    "backoff": (0.5, 0.001, 60.0),
+}
+MAX_INDICATOR_ID = 64  # it names files; every file system takes this much
+
+
 @dataclass(frozen=True)
 class SourceSettings:
     api_url: str = DEFAULT_API_URL
     cache: Path | None = None
-    rate: float = 5.0
-    timeout: float = 60.0
-    max_retry_seconds: float = 300.0
+    rate: float = SOURCE_NUMBERS["rate"][0]
+    timeout: float = SOURCE_NUMBERS["timeout"][0]
+    deadline: float = SOURCE_NUMBERS["deadline"][0]
+    max_response_mb: float = SOURCE_NUMBERS["max_response_mb"][0]
+    max_retry_seconds: float = SOURCE_NUMBERS["max_retry_seconds"][0]
+    backoff: float = SOURCE_NUMBERS["backoff"][0]
+
+    @property
+    def max_response_bytes(self) -> int:
+        return int(self.max_response_mb * 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -85,9 +127,13 @@ class Config:
         return list(dict.fromkeys(ind.kpi for ind in self.indicators))
 
     def with_api_url(self, api_url: str | None) -> "Config":
-        """The command line and KOLADA_API_URL win over the file, in that order."""
-        url = api_url or os.environ.get("KOLADA_API_URL") or self.source.api_url
-        return replace(self, source=replace(self.source, api_url=url.rstrip("/")))
+        """This config with the Kolada URL the command line or KOLADA_API_URL may override (`choose_url`)."""
+        url = choose_url("--api-url", api_url, "KOLADA_API_URL", self.source.api_url)
+        return replace(self, source=replace(self.source, api_url=url))
+
+    def years(self, today: dt.date) -> tuple[int, ...]:
+        """The configured years; without `to`, up to this year, so new publications are never missed."""
+        return tuple(range(self.year_from, (self.year_to or today.year) + 1))
 
 
 class _Locator:
@@ -157,8 +203,8 @@ class _Validator:
 
     def year(self, value: Any, what: str, key: str) -> int:
         last = dt.date.today().year + 1
-        if isinstance(value, bool) or not isinstance(value, int) or not FIRST_KOLADA_YEAR <= value <= last:
-            raise self.fail(f"{what} must be a year between {FIRST_KOLADA_YEAR} and {last}, got {value!r}", "years", key)
+        if isinstance(value, bool) or not isinstance(value, int) or not EARLIEST_YEAR <= value <= last:
+            raise self.fail(f"{what} must be a year between {EARLIEST_YEAR} and {last}, got {value!r}", "years", key)
         return value
 
 
@@ -166,7 +212,7 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError with file:line on the first problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows Notepad is not a TOML error
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -231,18 +277,29 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
 
 def _parse_source(v: _Validator, src: dict[str, Any]) -> SourceSettings:
     api_url = src.get("api_url", DEFAULT_API_URL)
-    if not isinstance(api_url, str) or not re.match(r"^https?://", api_url):
-        raise v.fail(f"[source] api_url must start with http:// or https://, got {api_url!r}", "source", "api_url")
+    try:
+        api_url = checked_url(api_url if isinstance(api_url, str) else repr(api_url), "[source] api_url")
+    except ConfigError as exc:
+        raise v.fail(str(exc), "source", "api_url") from None
     cache = src.get("cache")
-    if cache is not None and not isinstance(cache, str):
-        raise v.fail("[source] cache must be a path in quotes", "source", "cache")
+    if cache is not None and (not isinstance(cache, str) or not cache.strip()):
+        raise v.fail("[source] cache must be a file path in quotes", "source", "cache")
+    if cache is not None and Path(cache).is_dir():
+        raise v.fail(f"[source] cache {cache!r} is a folder; name a file in it, e.g. \"{Path(cache) / 'kolada.sqlite'}\"",
+                     "source", "cache")
     numbers = {}
-    for key, default, low in (("rate", 5.0, 0.1), ("timeout", 60.0, 1.0), ("max_retry_seconds", 300.0, 0.0)):
-        value = src.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
-            raise v.fail(f"[source] {key} must be a number of at least {low}, got {value!r}", "source", key)
-        numbers[key] = float(value)
-    return SourceSettings(api_url=api_url.rstrip("/"), cache=Path(cache) if cache else None, **numbers)
+    for key, (default, low, high) in SOURCE_NUMBERS.items():
+        numbers[key] = _number(v, src.get(key, default), f"[source] {key}", low, high, "source", key)
+    return SourceSettings(api_url=api_url, cache=Path(cache) if cache else None, **numbers)
+
+
+def _number(v: _Validator, value: Any, what: str, low: float, high: float, table: str, key: str,
+            index: int = 0) -> float:
+    """A finite number within [low, high]; TOML's nan and inf are numbers to tomllib, not to us."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low <= value <= high:
+        raise v.fail(f"{what} must be a number from {low:g} to {high:g}, got {value!r}", table, key, index)
+    return float(value)
 
 
 def _string_list(v: _Validator, value: Any, table: str, key: str) -> list[str]:
@@ -260,6 +317,9 @@ def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
         if key not in raw:
             raise v.fail(f"{name} has no {key} (needed: id, label, kpi)", "indicator", None, i)
     ind_id = v.string(raw["id"], f"{name} id", "indicator", "id", i)
+    if len(ind_id) > MAX_INDICATOR_ID:
+        raise v.fail(f"indicator id {ind_id[:20]!r}… is {len(ind_id)} characters long; at most {MAX_INDICATOR_ID} "
+                     "(it names files)", "indicator", "id", i)
     if not SLUG.match(ind_id):
         raise v.fail(f"indicator id {ind_id!r} must be lower-case letters, digits, '-' or '_' (it names files), "
                      f"e.g. \"missbruk-kostnad\"", "indicator", "id", i)
@@ -294,9 +354,9 @@ def _parse_target(v: _Validator, raw: Any, name: str, i: int) -> Target | None:
         raise v.fail(f"{name}: target must be written as {example}", "indicator", "target", i)
     v.check_keys(raw, "target", "indicator", i, label=f"{name} target")
     value, year = raw.get("value"), raw.get("year")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise v.fail(f"{name}: target value must be a number, e.g. {example}", "indicator", "target", i)
-    if isinstance(year, bool) or not isinstance(year, int) or not FIRST_KOLADA_YEAR <= year <= 2100:
+    if isinstance(year, bool) or not isinstance(year, int) or not EARLIEST_YEAR <= year <= 2100:
         raise v.fail(f"{name}: target year must be a year, e.g. {example}", "indicator", "target", i)
     return Target(value=float(value), year=year)
 

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from .store import LOCK_FILE
 
-LOCK_FILE = ".lock"
+log = logging.getLogger(__name__)
 
 
 class LockHeld(RuntimeError):

@@ -1,8 +1,9 @@
-"""Turn the config's names into Kolada ids, checked against Kolada itself.
+"""Turn the config's names into ids, checked against the sources themselves; keep the catalogue tables.
 
 Resolution happens before anything is fetched or written, so a typo in the config costs one
 clear message and no data. Every refusal carries the closest matches, looked up in the same
-(cached) catalogue the check used.
+(cached) catalogue the check used. The catalogue tables of the dataset (`kpis`, `municipalities`,
+`groups` with their vintages) are made here from what resolution read.
 """
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from . import schema
 from .config import Config, ConfigError, place
-from .kolada.client import KoladaClient
 from .names import RIKET, NotFound, match_municipality, suggest_kpis
+from .sources.kolada.catalogue import kpis_table, municipalities_table
+from .sources.kolada.client import KoladaClient
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +129,32 @@ def _kpis(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> tu
             lines.append(f"{place(config, 'kpi', kpi)}: KPI {kpi} is not in Kolada's catalogue (closest: {hint})")
         raise ResolveError("; ".join(lines))
     return {k: found[k] for k in wanted if k in found}, retired
+
+
+def groups_table(stored: pd.DataFrame, groups: list[dict[str, Any]], read_at: pd.Timestamp) -> pa.Table:
+    """Stored vintages plus a new one for each group whose title or members changed.
+
+    Kolada keeps a group's id while its members change; a plan read years later must say which
+    municipalities were meant, so each change is kept as a vintage (rows with a new `read_at`).
+    """
+    new_rows = []
+    for group in groups:
+        gid = str(group["id"])
+        members = sorted((str(m["member_id"]), str(m.get("member_title", ""))) for m in group.get("members", []))
+        mine = stored[stored["group_id"] == gid]
+        if len(mine):
+            latest = mine[mine["read_at"] == mine["read_at"].max()]
+            same_title = set(latest["title"]) == {group.get("title")}
+            if same_title and sorted(zip(latest["member_id"], latest["member_title"])) == members:
+                continue
+        new_rows += [{"group_id": gid, "title": group.get("title"), "member_id": mid, "member_title": mtitle,
+                      "read_at": read_at} for mid, mtitle in members]
+    frame = pd.concat([stored, pd.DataFrame(new_rows, columns=schema.GROUPS.names)], ignore_index=True) if new_rows else stored
+    return schema.to_arrow(frame.sort_values(["group_id", "read_at", "member_id"], kind="stable"), schema.GROUPS)
+
+
+def catalogue_tables(resolved: Resolved, stored: dict[str, pd.DataFrame], read_at: pd.Timestamp) -> dict[str, pa.Table]:
+    """The catalogue tables as they should be after this harvest (`stored` holds today's `kpis` and `groups`)."""
+    return {"kpis": kpis_table(stored["kpis"], resolved.kpis),
+            "municipalities": municipalities_table(resolved.municipalities),
+            "groups": groups_table(stored["groups"], resolved.groups, read_at)}

@@ -4,9 +4,10 @@ One place defines the column types so the writer, the readers and the tests cann
 """
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `source` in values (Kolada and SCB side by side)
 UTC_TS = pa.timestamp("us", tz="UTC")
 KEY = ["kpi", "municipality_id", "period", "gender"]
 
@@ -19,7 +20,12 @@ VALUES = pa.schema([
     ("count", pa.int32()),
     ("status", pa.string()),
     ("fetched_at", UTC_TS),
+    ("source", pa.string()),
 ])
+
+# Rows as a source delivers them, before the merge: the stored columns without our own
+# `fetched_at`, plus the source's deletion flag.
+ROWS = pa.schema([f for f in VALUES if f.name != "fetched_at"] + [pa.field("isdeleted", pa.bool_())])
 
 KPIS = pa.schema([
     ("id", pa.string()),
@@ -87,3 +93,9 @@ TABLES: dict[str, pa.Schema] = {
     "revisions": REVISIONS,
     "runs": RUNS,
 }
+
+
+def to_arrow(frame: pd.DataFrame, target: pa.Schema) -> pa.Table:
+    """A DataFrame as a table of exactly the documented schema (no pandas index or metadata)."""
+    table = pa.Table.from_pandas(frame[target.names], schema=target, preserve_index=False)
+    return table.replace_schema_metadata(None)

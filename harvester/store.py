@@ -1,10 +1,14 @@
-"""The Parquet dataset on disk: reading it, and replacing parts of it without ever breaking it.
+"""The Parquet dataset on disk: every file of it, how to read it, and how to replace parts of it safely.
 
-Every write goes to `.staging/<run>/` first. A run's changes become visible in one commit: a
-manifest is written (the commit point), then each staged file is moved over its target with
-`os.replace`, which is atomic on POSIX. A crash before the manifest leaves the old dataset as it
-was; a crash after it is rolled forward by `recover` at the start of the next run. Readers
-therefore always see whole files, and the previous dataset survives any interruption.
+Every write goes to `.staging/<run>/` first. A run's changes become visible in one commit: each
+target folder is probed for writing, a manifest is written (the commit point), then each staged
+file is moved over its target with `os.replace`, which is atomic on POSIX. A crash before the
+manifest leaves the old dataset as it was; a crash after it is rolled forward by `recover` at the
+start of the next run. Files are moved in a fixed order (`COMMIT_ORDER`): values first, then the
+tables that describe them, then `revisions`, then `runs`, and the cursors last. So a reader never
+sees a revision or a run row whose values are not in place yet, and a run row in `runs` means every
+file of that run is in place; a `.staging/*/COMMIT.json` means a commit is being (or is to be)
+finished.
 """
 from __future__ import annotations
 
@@ -28,6 +32,11 @@ VALUES_DIR = "values"
 CURSORS = "cursors.json"
 STAGING = ".staging"
 MANIFEST = "COMMIT.json"
+LOCK_FILE = ".lock"
+# Commit order: first what readers need, then what describes it, the cursors last (they must never
+# claim data that is not in place yet).
+COMMIT_ORDER = (VALUES_DIR + "/", "kpis.parquet", "municipalities.parquet", "groups.parquet", "revisions.parquet",
+                "runs.parquet", CURSORS)
 
 
 def values_path(root: Path, kpi: str) -> Path:
@@ -43,12 +52,24 @@ def stored_kpis(root: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
 
 
+def _upgraded(table: pa.Table) -> pa.Table:
+    """A values file of schema version 1 (Kolada only, no `source`) in today's columns."""
+    if "source" not in table.column_names:
+        table = table.append_column("source", pa.array(["kolada"] * len(table), pa.string()))
+    return table.select(schema.VALUES.names).cast(schema.VALUES)
+
+
 def read_values_table(root: Path, kpi: str) -> pa.Table:
-    """One KPI's stored rows as Arrow (empty, with the schema, when nothing is stored)."""
+    """One series' stored rows as Arrow (empty, with the schema, when nothing is stored)."""
     path = values_path(root, kpi)
     if not path.exists():
         return schema.VALUES.empty_table()
-    return pq.read_table(path, schema=schema.VALUES)
+    return _upgraded(pq.read_table(path))
+
+
+def outdated_values(root: Path) -> list[str]:
+    """Series whose file predates the current schema (upgraded in place by the next harvest)."""
+    return [k for k in stored_kpis(root) if "source" not in pq.read_schema(values_path(root, k)).names]
 
 
 def read_values(root: Path, kpis: Iterable[str] | None = None) -> pd.DataFrame:
@@ -65,6 +86,17 @@ def read_table(root: Path, name: str) -> pd.DataFrame:
     path = table_path(root, name)
     table = pq.read_table(path, schema=target) if path.exists() else target.empty_table()
     return table.to_pandas()
+
+
+def holds(root: Path, name: str, table: pa.Table) -> bool:
+    """Whether metadata table `name` on disk already has exactly these rows and types (no rewrite needed)."""
+    path = table_path(root, name)
+    return path.exists() and pq.read_table(path, schema=table.schema).equals(table)
+
+
+def missing_tables(root: Path) -> list[str]:
+    """Documented tables not on disk yet: a first successful run creates them, empty where empty."""
+    return [name for name in schema.TABLES if not table_path(root, name).exists()]
 
 
 def read_cursors(root: Path) -> dict[str, dict[str, Any]]:
@@ -86,13 +118,45 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_parquet_durably(table: pa.Table, path: Path) -> None:
-    """Write a Parquet file and flush it to disk, so a power cut cannot leave a torn file behind."""
+def parquet_bytes(table: pa.Table) -> bytes:
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue().to_pybytes()
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write a file and flush it to disk, so a power cut cannot leave a torn file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
-        pq.write_table(table, fh, compression="zstd")
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Replace `path` with `data` in one step (a temporary file beside it, then `os.replace`).
+
+    A reader, or a Word document linked to the file, sees the old file or the new one, never half
+    of one; a failed write leaves the old file and no temporary file behind.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write_durably(tmp, data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _probe(folder: Path) -> None:
+    """Raise OSError unless a file can be created in `folder` (os.access is blind to chattr +i and full disks)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".probe-{os.getpid()}"
+    try:
+        with open(probe, "wb") as fh:
+            fh.write(b"x")
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 class Transaction:
@@ -104,18 +168,22 @@ class Transaction:
         self.staged: list[str] = []
 
     def stage_table(self, relpath: str, table: pa.Table) -> None:
-        write_parquet_durably(table, self.dir / relpath)
+        write_durably(self.dir / relpath, parquet_bytes(table))
         self._note(relpath)
 
+    def stage_values(self, kpi: str, table: pa.Table) -> None:
+        self.stage_table(f"{VALUES_DIR}/{kpi}.parquet", table)
+
     def stage_json(self, relpath: str, data: Any) -> None:
-        target = self.dir / relpath
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True, ensure_ascii=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        write_durably(self.dir / relpath, text.encode("utf-8"))
         self._note(relpath)
+
+    def stage_appended(self, name: str, rows: pd.DataFrame) -> None:
+        """Stage table `name` (`runs`, `revisions`) with `rows` added after the stored ones."""
+        old = read_table(self.root, name)
+        frame = pd.concat([old, rows], ignore_index=True) if len(old) else rows
+        self.stage_table(f"{name}.parquet", schema.to_arrow(frame, schema.TABLES[name]))
 
     def _note(self, relpath: str) -> None:
         if relpath not in self.staged:
@@ -128,8 +196,9 @@ class Transaction:
             return []
         manifest = self.dir / MANIFEST
         tmp = manifest.with_suffix(".tmp")
-        # Cursors last: they must never claim data that is not in place yet.
-        order = sorted(self.staged, key=lambda p: (p == CURSORS, p))
+        order = sorted(self.staged, key=_commit_rank)
+        for folder in sorted({(self.root / p).parent for p in order}):
+            _probe(folder)  # a folder we cannot write fails the run before the commit point, not half way
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(order, fh)
             fh.flush()
@@ -145,15 +214,30 @@ class Transaction:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _commit_rank(relpath: str) -> tuple[int, str]:
+    rank = next((i for i, prefix in enumerate(COMMIT_ORDER) if relpath.startswith(prefix)), len(COMMIT_ORDER) - 1)
+    return rank, relpath
+
+
+class CommitIncomplete(OSError):
+    """The commit point was passed but not every file could be moved; the next run finishes the job."""
+
+
 def _roll_forward(root: Path, staged_dir: Path) -> None:
     order = json.loads((staged_dir / MANIFEST).read_text(encoding="utf-8"))
     touched: set[Path] = set()
-    for relpath in order:
+    for number, relpath in enumerate(order):
         source = staged_dir / relpath
         if source.exists():  # already moved when an earlier roll-forward was interrupted
             target = root / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+            except OSError as exc:
+                raise CommitIncomplete(
+                    f"the commit of run {staged_dir.name} stopped after {number} of {len(order)} files "
+                    f"({', '.join(order[:number]) or 'none'} in place; {relpath} failed: {exc}); the next run "
+                    "finishes it") from exc
             touched.add(target.parent)
     for folder in touched:
         _fsync_dir(folder)

@@ -77,9 +77,11 @@ def real_fake(shared_kolada: Path) -> Iterator[FakeKolada]:
 
 def write_config(path: Path, *, home: str = "0484", groups: tuple[str, ...] = ("G1",), kpis: tuple[str, ...] = ("N35001",),
                  year_from: int = 2015, year_to: int | None = None, extra: tuple[str, ...] = (), riket: bool = True,
-                 rate: float = 1000, retry_seconds: float = 3, timeout: float = 5, directions: tuple[str, ...] = ()) -> Path:
-    """A config for tests: fast rate, short retry budget, indicators named after their KPIs."""
-    lines = ["[source]", f"rate = {rate}", f"max_retry_seconds = {retry_seconds}", f"timeout = {timeout}", "",
+                 rate: float = 1000, retry_seconds: float = 3, timeout: float = 5, directions: tuple[str, ...] = (),
+                 backoff: float = 0.02) -> Path:
+    """A config for tests: fast rate, short retry budget and backoff, indicators named after their KPIs."""
+    lines = ["[source]", f"rate = {rate}", f"max_retry_seconds = {retry_seconds}", f"timeout = {timeout}",
+             f"backoff = {backoff}", "",
              "[home]", f'municipality = "{home}"', "", "[comparison]",
              "groups = [" + ", ".join(f'"{g}"' for g in groups) + "]",
              "municipalities = [" + ", ".join(f'"{m}"' for m in extra) + "]", f"riket = {'true' if riket else 'false'}",

@@ -45,7 +45,7 @@ def test_wrong_kpi_suggests_by_the_indicator_label(small_fake, harvester, tmp_pa
     result = fetch(harvester, small_fake, config, tmp_path / "out")
     assert result.code == ExitCode.CONFIG
     assert "closest: N35001 Kostnad missbruksvård vuxna, kr/inv" in result.err
-    assert f"{config}:20:" in result.err
+    assert f"{config}:21:" in result.err
 
 
 def test_bad_config_on_an_existing_dataset_changes_no_byte(small_fake, harvester, tmp_path) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from harvester import __version__
-from harvester.kolada.client import KoladaClient
-from harvester.kolada.errors import RequestRefused
+from harvester.sources.kolada.client import KoladaClient
+from harvester.errors import RequestRefused
 
 
 def busiest_second(times: list[float]) -> int:

@@ -102,14 +102,15 @@ def test_empty_answer_for_a_kpi_with_data_is_suspicious(setup, small_fake, harve
     small_fake.add_fault("empty", match="/data/", times=None)
     result = harvester(*args, "--refresh")
     assert result.code == ExitCode.PARTIAL
-    assert "suspicious answer, stored values kept" in result.err
-    after = store.read_values(out)
-    assert after.equals(before)
-    cursors = store.read_cursors(out)
+    assert "suspicious, so the stored values are kept" in result.err
+    assert store.read_values(out).equals(before)
+    assert "N35001" not in store.read_cursors(out)  # so the next run cannot get away with "changes only"
     small_fake.clear_faults()
-    assert harvester(*args).code == ExitCode.OK  # the suspicious KPIs are fetched in full again
+    small_fake.clear_log()
+    assert harvester(*args).code == ExitCode.OK
+    data = [r for r in small_fake.log if r.path.startswith("/v3/data/")]
+    assert data and all("from_date" not in r.query for r in data)  # fetched in full, as the message promised
     assert stored_value(out) == 4242.0
-    assert cursors  # cursors were kept, not wiped
 
 
 def test_looping_next_url_is_an_error_not_an_endless_harvest(setup, small_fake, harvester) -> None:

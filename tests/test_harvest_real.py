@@ -90,12 +90,17 @@ def test_rerun_changes_nothing_and_asks_only_for_changes(real_fake, harvester, t
     out = tmp_path / "out"
     args = ("fetch", "--config", str(SHIPPED), "--api-url", real_fake.base_url, "--output", str(out))
     assert harvester(*args).code == ExitCode.OK
-    before = snapshot(out, skip=("runs.parquet",))
+    before = snapshot(out, skip=("runs.parquet", "cursors.json"))
+    cursors = store.read_cursors(out)
     real_fake.clear_log()
 
     again = harvester(*args)
     assert again.code == ExitCode.UNCHANGED, again.err
-    assert snapshot(out, skip=("runs.parquet",)) == before
+    assert snapshot(out, skip=("runs.parquet", "cursors.json")) == before
+    checked = store.read_cursors(out)  # only the time of the last check moved
+    assert {k: {**c, "checked_at": None} for k, c in checked.items()} == \
+        {k: {**c, "checked_at": None} for k, c in cursors.items()}
+    assert all(checked[k]["checked_at"] > cursors[k]["checked_at"] for k in cursors)
     requests = data_requests(real_fake)
     assert requests and all(r.items == 0 for r in requests)
     assert all("from_date=" in r.query for r in requests)

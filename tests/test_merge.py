@@ -6,7 +6,8 @@ import math
 import pandas as pd
 
 from harvester import schema
-from harvester.merge import merge_values, to_arrow
+from harvester.merge import merge_values
+from harvester.schema import to_arrow
 
 T0 = pd.Timestamp("2026-01-01T03:00:00", tz="UTC")
 T1 = pd.Timestamp("2026-02-01T03:00:00", tz="UTC")
@@ -18,6 +19,7 @@ def stored(rows: list[tuple]) -> pd.DataFrame:
     frame["count"] = frame["value"].notna().astype("int32")
     frame["status"] = ""
     frame["fetched_at"] = T0
+    frame["source"] = "kolada"
     return to_arrow(frame, schema.VALUES).to_pandas()
 
 
@@ -26,6 +28,7 @@ def incoming(rows: list[tuple]) -> pd.DataFrame:
     frame.insert(0, "kpi", "N1")
     frame["count"] = frame["value"].notna().astype("int32")
     frame["status"] = ""
+    frame["source"] = "kolada"
     return frame
 
 

@@ -113,7 +113,7 @@ def test_commit_killed_half_way_is_rolled_forward(small_fake, harvester, tmp_pat
     new = old.assign(value=old["value"] + 1)
     txn = store.Transaction(out, "20260101T000000Z-1")
     from harvester import schema
-    from harvester.merge import to_arrow
+    from harvester.schema import to_arrow
 
     for kpi in ("N33817", "N35001"):
         txn.stage_table(f"values/{kpi}.parquet", to_arrow(new[new.kpi == kpi], schema.VALUES))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from harvester.kolada.queries import DataQuery, Scope, minimum_requests, plan_requests
+from harvester.sources.kolada.queries import DataQuery, Scope, minimum_requests, plan_requests
 
 
 def areas(n: int) -> tuple[str, ...]:

@@ -13,9 +13,10 @@ import pytest
 import requests
 
 from harvester import schema, store
-from harvester.harvest import _groups_table, _kpis_table, _municipalities_table
-from harvester.kolada.client import check_envelope
-from harvester.kolada.items import rows_from_items
+from harvester.resolve import groups_table
+from harvester.sources.kolada.catalogue import kpis_table, municipalities_table
+from harvester.sources.kolada.client import check_envelope
+from harvester.sources.kolada.items import rows_from_items
 from tests.conftest import REPO
 
 CATALOGUES = {"kpi": "kpi.json", "municipality": "municipality.json", "municipality_groups": "municipality_groups.json"}
@@ -41,16 +42,16 @@ def test_recorded_catalogues_parse_into_the_documented_tables(shared_kolada) -> 
     kpis = recorded(shared_kolada, "kpi")
     values, next_url = check_envelope({"values": kpis, "count": len(kpis), "next_url": None}, "recorded")
     assert len(values) == 6099 and next_url is None
-    table = _kpis_table(schema.KPIS.empty_table().to_pandas(), {k["id"]: k for k in kpis})
+    table = kpis_table(schema.KPIS.empty_table().to_pandas(), {k["id"]: k for k in kpis})
     assert table.schema.equals(schema.KPIS) and table.num_rows == 6099
     n35001 = table.filter(pa.compute.equal(table["id"], "N35001")).to_pylist()[0]
     assert n35001["title"] == "Kostnad missbruksvård vuxna, kr/inv" and n35001["publ_period"]
 
-    municipalities = _municipalities_table(recorded(shared_kolada, "municipality"))
+    municipalities = municipalities_table(recorded(shared_kolada, "municipality"))
     assert municipalities.num_rows == 312 and municipalities.schema.equals(schema.MUNICIPALITIES)
     groups = recorded(shared_kolada, "municipality_groups")
     g = [x for x in groups if x["id"] == "G36628"]
-    stored = _groups_table(schema.GROUPS.empty_table().to_pandas(), g, pd.Timestamp("2026-03-15", tz="UTC"))
+    stored = groups_table(schema.GROUPS.empty_table().to_pandas(), g, pd.Timestamp("2026-03-15", tz="UTC"))
     assert stored.num_rows == 7 and set(stored["title"].to_pylist()) == {"Liknande kommuner IFO, Sala, 2024"}
 
 
@@ -60,7 +61,7 @@ def test_readme_examples_parse(shared_kolada) -> None:
     assert items, "the README's data item example was not found"
     rows = rows_from_items(items, "readme").to_pylist()
     assert rows[0] == {"kpi": "N35001", "municipality_id": "1981", "period": 2022, "gender": "T",
-                       "value": 793.481572, "count": 1, "status": "", "isdeleted": False}
+                       "value": 793.481572, "count": 1, "status": "", "source": "kolada", "isdeleted": False}
 
 
 def test_fake_serves_the_recorded_shapes(real_fake, shared_kolada) -> None:
@@ -97,7 +98,7 @@ def test_dataset_opens_in_pandas_and_duckdb(real_fake, harvester, tmp_path) -> N
     {"values": [], "count": 0, "next_url": 17},        # next_url of the wrong type
 ])
 def test_bodies_that_are_not_the_envelope_are_refused(bad) -> None:
-    from harvester.kolada.errors import BadResponse
+    from harvester.errors import BadResponse
 
     with pytest.raises(BadResponse):
         check_envelope(bad, "http://127.0.0.1/x")

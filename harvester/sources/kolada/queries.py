@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import product
 
-from .client import PER_PAGE, chunks
-
-MAX_IDS = 25
+from .client import MAX_IDS, PER_PAGE, chunks
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,12 @@ class DataQuery:
     @property
     def params(self) -> dict[str, str]:
         return {"from_date": self.from_date.isoformat()} if self.from_date else {}
+
+    def max_items(self, areas_served: int, years_served: int) -> int:
+        """The most data items this query can honestly return: one per KPI × area × year."""
+        areas = len(self.areas) if self.areas is not None else areas_served
+        years = len(self.years) if self.years is not None else years_served
+        return len(self.kpis) * areas * max(years, 1)
 
     def describe(self) -> str:
         areas = "all areas" if self.areas is None else f"{len(self.areas)} areas"

@@ -10,11 +10,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..schema import VALUES
-from .errors import BadResponse
+from ...errors import BadResponse
+from ...schema import ROWS
 
-# The stored columns without our own `fetched_at`, plus Kolada's deletion flag.
-ROWS = pa.schema([f for f in VALUES if f.name != "fetched_at"] + [pa.field("isdeleted", pa.bool_())])
+SOURCE = "kolada"
 
 
 def rows_from_items(items: Iterable[Any], url: str, areas: Collection[str] | None = None,
@@ -37,6 +36,7 @@ def rows_from_items(items: Iterable[Any], url: str, areas: Collection[str] | Non
                 raise BadResponse(f"value entry without gender: {str(entry)[:200]}", url) from None
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise BadResponse(f"non-numeric value {value!r} in {kpi} {area} {period}", url)
+            cols["source"].append(SOURCE)
             cols["kpi"].append(kpi)
             cols["municipality_id"].append(area)
             cols["period"].append(period)

@@ -1,0 +1,166 @@
+"""Kolada v3 over the shared transport: the list envelope, `next_url` paging and the catalogue endpoints.
+
+Callers ask for "all pages of this list"; politeness, retries, the cache and the bounds on every
+answer live in `harvester.transport`. What is Kolada's own is here: 25 ids per dimension, 5 000
+items per page, the `{values, count, next_url}` envelope, and a listing that must end.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+
+from ...errors import BadResponse, TransientError
+from ...transport import CacheRules, Limits, RateLimiter, RequestStats, Transport
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 5000
+MAX_IDS = 25  # Kolada refuses more ids than this in one dimension
+MAX_CATALOGUE_ITEMS = 100_000  # the largest catalogue holds about 6 100 KPIs
+# Metadata changes a few times a year; data pages are re-read within the hour. A nightly run is
+# more than 20 hours after the last one, so it always sees new publications.
+CACHE_RULES = CacheRules(expire_after=timedelta(hours=20),
+                         urls_expire_after={"*/data/*": timedelta(hours=1), "*/oudata/*": timedelta(hours=1)})
+OFFLINE_HINT = ("Check --api-url, KOLADA_API_URL or [source] api_url; without access to api.kolada.se, serve the "
+                "snapshot locally with `python -m tests.fake_kolada` (README: \"No access to api.kolada.se?\").")
+
+
+def chunks(ids: list[str], size: int = MAX_IDS) -> list[list[str]]:
+    """Split a list of ids into the chunks Kolada accepts in one dimension."""
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def check_envelope(body: Any, url: str) -> tuple[list[Any], str | None]:
+    """Validate the v3 list envelope and return (values, next_url)."""
+    if not isinstance(body, dict) or not isinstance(body.get("values"), list):
+        raise BadResponse("Kolada answered JSON without a 'values' list", url)
+    values = body["values"]
+    count = body.get("count")
+    if count is not None and count != len(values):
+        raise TransientError(f"Kolada's page says count={count} but holds {len(values)} values", url)
+    next_url = body.get("next_url")
+    if next_url is not None and not isinstance(next_url, str):
+        raise BadResponse(f"next_url is neither a URL nor null: {next_url!r}", url)
+    return values, next_url or None
+
+
+class KoladaClient:
+    """Reads lists from Kolada v3, following `next_url` and obeying the rules above."""
+
+    def __init__(self, base_url: str, *, cache_path: Path | None = None, refresh: bool = False, rate: float = 5.0,
+                 limits: Limits = Limits()) -> None:
+        base_path = urlsplit(base_url).path.rstrip("/")
+
+        def hint(status: int, url: str) -> str:
+            if status == 410:
+                return "Kolada says this API version is gone: is api_url a v3 URL (https://api.kolada.se/v3)?"
+            if status == 404 and not base_path.endswith("/v3"):
+                return f"is the URL {base_url} missing /v3?"
+            return ""
+
+        self.transport = Transport("Kolada", base_url, limiter=RateLimiter.per_second(rate), limits=limits,
+                                   cache_path=cache_path, cache_rules=CACHE_RULES, refresh=refresh,
+                                   refusal_hint=hint, offline_hint=OFFLINE_HINT)
+        self.base_url = self.transport.base_url
+        self._origin = urlsplit(self.base_url)[:2]
+
+    @property
+    def stats(self) -> RequestStats:
+        return self.transport.stats
+
+    @property
+    def session(self) -> requests.Session:
+        return self.transport.session
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> "KoladaClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def get_page(self, url: str, params: Mapping[str, Any] | None = None,
+                 fresh: bool = False) -> tuple[list[Any], str | None]:
+        """One page as (values, next_url), retried on transient failures and on a miscounted page."""
+        return self.transport.request_json(url, params, validate=check_envelope, fresh=fresh)
+
+    def _same_origin(self, next_url: str, current: str) -> str:
+        """Follow next_url, but only ever to the server we were configured to use."""
+        absolute = urljoin(current, next_url)
+        parts = urlsplit(absolute)
+        if parts[:2] != self._origin:
+            log.debug("rebasing next_url %s onto %s", absolute, self.base_url)
+            absolute = urlunsplit((*self._origin, parts.path, parts.query, parts.fragment))
+        return absolute
+
+    def pages(self, path: str, params: Mapping[str, Any] | None = None, fresh: bool = False,
+              max_items: int = MAX_CATALOGUE_ITEMS, read: list[str] | None = None) -> Iterator[list[Any]]:
+        """Yield the `values` of every page, following next_url until it is null, empty or missing.
+
+        `max_items` is the most the listing can honestly hold (the planner's bound for data). A
+        server that offers more items than that, more pages than that many items fill at its page
+        size (with a margin), or an empty page that points to another, is running away, not paging.
+        `read` collects the URL of every page, for `forget`.
+        """
+        url = self.url(path)
+        query: dict[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
+        seen: set[str] = set()
+        items, page_size = 0, 0
+        while True:
+            values, next_url = self.get_page(url, query, fresh)
+            current = requests.Request("GET", url, params=query).prepare().url or url
+            if read is not None:
+                read.append(current)
+            yield values
+            if not next_url:
+                return
+            seen.add(current)
+            items, page_size = items + len(values), page_size or len(values)
+            url, query = self._same_origin(next_url, current), None
+            if url in seen:
+                raise BadResponse(f"Kolada's next_url repeats a page already read: {url}", current)
+            allowed_pages = 2 * -(-max_items // max(page_size, 1)) + 3
+            if not values or items > max_items or len(seen) >= allowed_pages:
+                raise BadResponse(f"Kolada keeps offering pages ({len(seen)} read, {items} items, an empty page "
+                                  f"{'included' if not values else 'none'}) beyond the {max_items} items this listing "
+                                  "can hold; giving up on a runaway listing", current)
+
+    def forget(self, urls: list[str]) -> None:
+        """Drop pages from the HTTP cache: an answer the harvest held back must not come back from memory."""
+        for url in urls:
+            self.transport.forget(url)
+
+    def get_all(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        return [item for page in self.pages(path, params) for item in page]
+
+    # --- catalogue -----------------------------------------------------------------------------
+    def kpis(self, ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """KPI metadata for the ids (25 per request), or the whole catalogue when ids is None."""
+        if ids is None:
+            return self.get_all("kpi")
+        return [k for chunk in chunks(ids) for k in self.get_all(f"kpi/{','.join(chunk)}")]
+
+    def search_kpis(self, words: str) -> list[dict[str, Any]]:
+        return self.get_all("kpi", {"title": words})
+
+    def municipalities(self) -> list[dict[str, Any]]:
+        return self.get_all("municipality")
+
+    def search_municipalities(self, words: str) -> list[dict[str, Any]]:
+        return self.get_all("municipality", {"title": words})
+
+    def municipality_groups(self, ids: list[str] | None = None) -> list[dict[str, Any]]:
+        if ids is None:
+            return self.get_all("municipality_groups")
+        return [g for chunk in chunks(ids) for g in self.get_all(f"municipality_groups/{','.join(chunk)}")]
