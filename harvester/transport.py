@@ -197,8 +197,7 @@ def _network_reason(exc: BaseException) -> str:
 def _unreachable(exc: requests.RequestException) -> bool:
     """A name that does not resolve or a connection refused (not a timeout): nobody is there."""
     inner = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(inner, urllib3.exceptions.NewConnectionError) and not isinstance(
-        inner, urllib3.exceptions.ConnectTimeoutError)
+    return isinstance(inner, urllib3.exceptions.NewConnectionError)  # NameResolutionError is one too
 
 
 def detail(response: requests.Response) -> str:

@@ -1,6 +1,7 @@
 """The Kolada client on its own, against the fake: politeness, cache, identity, paging rules."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,80 @@ def test_26_ids_are_chunked_for_metadata(small_fake) -> None:
 def test_a_v2_url_is_refused_with_a_hint(small_fake) -> None:
     with KoladaClient(small_fake.root + "/v2", rate=100) as client, pytest.raises(RequestRefused, match="HTTP 410"):
         client.municipalities()
+
+
+# --- the HTTP cache is disposable (issue 9) ----------------------------------------------------------
+
+def test_a_corrupt_cache_file_is_moved_aside_and_replaced(small_fake, tmp_path: Path, caplog) -> None:
+    cache = tmp_path / "cache.sqlite"
+    cache.write_bytes(b"this is not a database" * 100)
+    with KoladaClient(small_fake.base_url, cache_path=cache, rate=100) as client:
+        assert len(client.municipalities()) == 6
+        assert client.transport.cached
+    assert "was unreadable" in caplog.text
+    assert list(tmp_path.glob("cache.sqlite.broken-*"))
+
+
+def test_a_cache_that_cannot_be_opened_means_a_run_without_cache(small_fake, tmp_path: Path, caplog) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with KoladaClient(small_fake.base_url, cache_path=folder, rate=100) as client:
+        assert len(client.municipalities()) == 6
+        assert not client.transport.cached
+    assert "running without it" in caplog.text
+
+
+def test_a_cache_on_a_full_disk_neither_hangs_nor_crashes(small_fake, tmp_path: Path) -> None:
+    """RLIMIT_FSIZE makes every write past a few kB fail, as ENOSPC does: the run must end, and well."""
+    from tests.conftest import run_cli_subprocess, write_config
+    from tests.test_operations import _limit_file_size
+
+    config = write_config(tmp_path / "kpis.toml")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "placeholder").write_text("")
+    result = run_cli_subprocess(["kpi", "search", "missbruk", "--api-url", small_fake.base_url,
+                                 "--cache", str(tmp_path / "c.sqlite")], timeout=60, preexec_fn=_limit_file_size)
+    assert result.returncode == 0, result.stderr
+    assert "N35001" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert config.exists()
+
+
+# --- wrong URLs and no network (issue 8) ---------------------------------------------------------------
+
+def test_nobody_listening_fails_fast_and_says_what_to_do(harvester, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v3"
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path / "kpis.toml", retry_seconds=300)
+    for args in (("kpi", "search", "missbruk", "--api-url", url),
+                 ("fetch", "--config", str(config), "--api-url", url, "--output", str(tmp_path / "out"))):
+        clock = time.monotonic()
+        result = harvester(*args)
+        assert time.monotonic() - clock < 15
+        assert result.code == 4
+        assert url in result.err and "--api-url" in result.err and "tests.fake_kolada" in result.err
+
+
+def test_an_api_url_without_scheme_or_host_is_refused_before_any_request(small_fake, harvester, tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path / "kpis.toml")
+    result = harvester("fetch", "--config", str(config), "--api-url", "127.0.0.1:8765/v3", "--output", str(tmp_path / "o"))
+    assert result.code == 2 and "--api-url: '127.0.0.1:8765/v3' is not an API URL" in result.err
+    monkeypatch.setenv("KOLADA_API_URL", "http:///v3")
+    result = harvester("kpi", "search", "missbruk")
+    assert result.code == 2 and "KOLADA_API_URL" in result.err
+    assert small_fake.log == [] and not (tmp_path / "o").exists()
+
+
+def test_a_404_on_the_api_root_asks_for_v3(small_fake, harvester) -> None:
+    result = harvester("kpi", "search", "missbruk", "--api-url", small_fake.root)
+    assert result.code == 4 and "missing /v3?" in result.err

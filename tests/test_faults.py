@@ -149,3 +149,108 @@ def test_a_4xx_is_not_retried_and_names_the_url(setup, small_fake, harvester) ->
     assert result.code == ExitCode.UPSTREAM
     assert "HTTP 422" in result.err and "/v3/data/kpi/" in result.err
     assert len([r for r in small_fake.log if r.path.startswith("/v3/data/")]) == 1
+
+
+# --- hostile answers (issue 9): data loss with exit 0 must never happen ------------------------------
+
+def test_nan_values_are_not_json_and_change_nothing(setup, small_fake, harvester) -> None:
+    args, out = setup
+    before = snapshot(out, skip=("runs.parquet",))
+    small_fake.add_fault("nan", match="/data/", times=None)
+    result = harvester(*args, "--refresh")
+    assert result.code == ExitCode.UPSTREAM, result.err
+    assert "non-JSON literal NaN" in result.err
+    assert snapshot(out, skip=("runs.parquet",)) == before
+    assert store.read_table(out, "runs").iloc[-1]["outcome"] == "failed"
+
+
+def test_an_answer_withdrawing_everything_is_held_back(setup, small_fake, harvester) -> None:
+    args, out = setup
+    before = store.read_values(out)
+    small_fake.add_fault("all-deleted", match="/data/", times=None)
+    result = harvester(*args, "--refresh")
+    assert result.code == ExitCode.PARTIAL
+    assert "would remove or empty" in result.err and "--accept-removals" in result.err
+    assert store.read_values(out).equals(before)
+
+
+def test_a_page_whose_count_lies_is_never_stored(setup, small_fake, harvester) -> None:
+    """The count check: a page holding fewer values than its `count` is retried, then refused."""
+    args, out = setup
+    before = snapshot(out, skip=("runs.parquet",))
+    small_fake.add_fault("miscount", match="/data/", times=None)
+    result = harvester(*args)
+    assert result.code == ExitCode.UPSTREAM
+    assert "says count=" in result.err
+    assert snapshot(out, skip=("runs.parquet",)) == before
+
+
+# --- runs that never end (issue 9) ------------------------------------------------------------------
+
+def test_a_trickling_body_ends_at_the_deadline(setup, small_fake, harvester) -> None:
+    args, out = setup
+    config = Path(args[2])
+    config.write_text(config.read_text().replace("[source]", "[source]\ndeadline = 1.5"))
+    before = snapshot(out, skip=("runs.parquet",))
+    small_fake.add_fault("trickle", match="/data/", times=None, seconds=0.2)
+    clock = time.monotonic()
+    result = harvester(*args)
+    assert time.monotonic() - clock < 15
+    assert result.code == ExitCode.UPSTREAM and "not complete after 1.5 s" in result.err
+    assert snapshot(out, skip=("runs.parquet",)) == before
+
+
+def test_an_endless_body_stops_at_the_size_cap(setup, small_fake, harvester) -> None:
+    args, out = setup
+    config = Path(args[2])
+    config.write_text(config.read_text().replace("[source]", "[source]\nmax_response_mb = 1"))
+    small_fake.add_fault("endless", match="/data/", times=None)
+    clock = time.monotonic()
+    result = harvester(*args)
+    assert time.monotonic() - clock < 15
+    assert result.code in (ExitCode.UPSTREAM, ExitCode.PARTIAL)
+    assert "larger than 1 MB" in result.err
+
+
+def test_a_runaway_next_url_stops_early(setup, small_fake, harvester) -> None:
+    args, out = setup
+    before = snapshot(out, skip=("runs.parquet",))
+    small_fake.per_page_cap = 5
+    small_fake.add_fault("runaway", match="/data/", times=None)
+    result = harvester(*args, "--refresh")
+    assert result.code == ExitCode.UPSTREAM, result.err
+    assert "runaway listing" in result.err
+    data = [r for r in small_fake.log if r.path.startswith("/v3/data/")]
+    assert len(data) < 60  # the planner knows ≤ 2 KPIs × 5 areas × 12 years = 120 items, 24 pages of 5
+    assert snapshot(out, skip=("runs.parquet",)) == before
+
+
+def test_an_unreadable_retry_after_falls_back_to_our_backoff(setup, small_fake, harvester) -> None:
+    args, out = setup
+    small_fake.add_fault("status", match="/data/", times=2, status=429, retry_after="soon")
+    result = harvester(*args)
+    assert result.code == ExitCode.OK, result.err
+    assert stored_value(out) == 4242.0
+
+
+def test_a_redirect_to_another_host_is_refused(setup, small_fake, harvester) -> None:
+    from tests.conftest import small_data
+    from tests.fake_kolada import FakeKolada
+
+    args, out = setup
+    before = snapshot(out, skip=("runs.parquet",))
+    with FakeKolada(small_data()) as elsewhere:
+        small_fake.add_fault("redirect", match="/data/", times=None, location=elsewhere.root)
+        result = harvester(*args)
+        assert elsewhere.log == []  # never asked: its data would not be Kolada's
+    assert result.code == ExitCode.UPSTREAM
+    assert "redirected us to another host" in result.err
+    assert snapshot(out, skip=("runs.parquet",)) == before
+
+
+def test_persistent_faults_under_quiet_print_one_line(setup, small_fake, harvester) -> None:
+    args, out = setup
+    small_fake.add_fault("status", match="/data/", times=None, status=503)
+    result = harvester(*args, "--quiet")
+    assert result.code == ExitCode.UPSTREAM
+    assert len(result.err.strip().splitlines()) == 1, result.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -29,11 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 2
+    stop = threading.Event()
+    for name in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(name, lambda *_: stop.set())
     with FakeKolada(data, args.latency, args.per_page_cap, args.host, args.port) as fake:
         print(fake.base_url, flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
+        # A bounded wait in a loop: an unbounded Event.wait() can sleep through a signal that
+        # arrives just before it blocks, which left the server running after Ctrl-C now and then.
+        while not stop.wait(0.2):
             pass
     return 0
 

@@ -41,6 +41,13 @@ FAULT_OPTIONS = {
     "timeout": {"seconds"},
     "empty": set(),
     "loop": set(),
+    "nan": set(),            # every value the bare literal NaN (json.loads takes it; the JSON standard does not)
+    "all-deleted": set(),    # every value marked isdeleted, as a broken or hostile answer might
+    "miscount": set(),       # `count` says one more than the page holds
+    "runaway": set(),        # next_url to a new page every time, for ever
+    "redirect": {"location"},  # 302 to `location` + the request's path and query
+    "trickle": {"seconds"},  # the body one byte every `seconds`
+    "endless": set(),        # a body that never ends
 }
 DEFAULT_FAULT_STATUS = 503
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -99,7 +106,7 @@ class _Reply:
     content_type: str = JSON_TYPE
 
     def body(self) -> bytes:
-        if self.content_type == JSON_TYPE:
+        if self.content_type == JSON_TYPE:  # NaN goes out as the bare literal, as a careless server would send it
             return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
         return str(self.payload).encode()
 
@@ -283,7 +290,32 @@ def _faulty(reply: _Reply, fault: _Fault) -> _Reply:
         return _Reply(200, {"values": [], "count": 0, "next_url": None, "previous_url": None})
     if fault.kind == "loop" and reply.page_url:
         return replace(reply, payload={**reply.payload, "next_url": reply.page_url})
+    if fault.kind == "runaway" and reply.page_url:
+        page = int(re.search(r"[?&]page=(\d+)", reply.page_url).group(1))
+        following = re.sub(r"([?&]page=)\d+", lambda m: f"{m.group(1)}{page + 1}", reply.page_url)
+        return replace(reply, payload={**reply.payload, "next_url": following})
+    if fault.kind == "miscount" and isinstance(reply.payload, dict) and "count" in reply.payload:
+        return replace(reply, payload={**reply.payload, "count": reply.payload["count"] + 1})
+    if fault.kind in ("nan", "all-deleted") and isinstance(reply.payload, dict):
+        return replace(reply, payload={**reply.payload, "values": [_bent(item, fault.kind)
+                                                                   for item in reply.payload.get("values", [])]})
+    if fault.kind == "redirect":
+        return _Reply(302, {"detail": "moved"}, headers={"Location": fault.opts["location"] + reply_path(reply)})
     return reply
+
+
+def reply_path(reply: _Reply) -> str:
+    """Path and query of the page a reply answers (where a redirect sends the client on the other host)."""
+    if not reply.page_url:
+        return ""
+    return "/" + reply.page_url.split("/", 3)[3]
+
+
+def _bent(item: dict, kind: str) -> dict:
+    """A data item with every value NaN, or every value withdrawn."""
+    if kind == "nan":
+        return {**item, "values": [{**v, "value": float("nan")} for v in item.get("values", [])]}
+    return {**item, "values": [{**v, "value": None, "count": 0, "isdeleted": True} for v in item.get("values", [])]}
 
 
 class _Server(ThreadingHTTPServer):
@@ -332,12 +364,15 @@ class _Handler(BaseHTTPRequestHandler):
         reply = _faulty(reply, fault) if fault else reply
         delivered = 0
         try:  # a client that gave up (read timeout) makes the write fail: log the request anyway
-            self._send(reply, kind)
+            self._send(reply, kind, fault.opts if fault else None)
             delivered = 0 if kind in ("truncate", "reset") else reply.items
         finally:
             fake._record(LoggedRequest(started, path, query, reply.status, delivered, kind))
 
-    def _send(self, reply: _Reply, kind: str | None) -> None:
+    def _send(self, reply: _Reply, kind: str | None, opts: dict[str, Any] | None = None) -> None:
+        if kind in ("trickle", "endless"):
+            self._stream(reply, kind, (opts or {}).get("seconds", 1.0))
+            return
         body = reply.body()
         sent = body[: len(body) // 2] if kind in ("truncate", "reset") else body
         self.send_response(reply.status)
@@ -349,6 +384,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(sent)
         if kind == "reset":
             self._reset()
+
+    def _stream(self, reply: _Reply, kind: str, seconds: float) -> None:
+        """Send the body one byte at a time (trickle), or a body that never ends (endless), until stopped."""
+        body = reply.body()
+        self.send_response(200)
+        self.send_header("Content-Type", JSON_TYPE)
+        if kind == "trickle":
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        fake = self.server.fake
+        if kind == "trickle":
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                if not fake._pause(seconds):
+                    return
+            return
+        self.wfile.write(b'{"values": [')
+        filler = b'{"kpi": "N00000", "period": 2000, "municipality": "0000", "values": []},' * 1000
+        while not fake._stopping.is_set():
+            self.wfile.write(filler)
 
     def _reset(self) -> None:
         """Close with SO_LINGER 0 so the peer gets a TCP RST, not a tidy FIN."""
