@@ -298,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       "dataset is unchanged")
     except KeyboardInterrupt:
         return _fail(ExitCode.INTERRUPTED, "interrupted; the previous dataset is unchanged")
+    except Exception:  # a bug: say so, with everything needed to fix it
+        log.exception("unexpected error: this is a bug in harvester %s; please report it with this log", __version__)
+        return ExitCode.INTERNAL
 
 
 def _silence_stdout() -> None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from . import schema
 from .config import Config, ConfigError, place
+from .errors import BadResponse
 from .names import RIKET, NotFound, match_municipality, suggest_kpis
 from .sources.kolada.catalogue import kpis_table, municipalities_table
 from .sources.kolada.client import KoladaClient
@@ -46,6 +47,8 @@ class Resolved:
 def resolve(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> Resolved:
     """Check every id and name of the config against Kolada; raise ResolveError listing near matches."""
     municipalities = client.municipalities()
+    if not municipalities:  # Kolada's fault, not the config's: never blame the home municipality for it
+        raise BadResponse("Kolada's municipality list is empty", client.url("municipality"))
 
     def municipality(text: str, key: str) -> str:
         try:

@@ -133,3 +133,47 @@ def test_report_revised_since_is_a_toml_date(tmp_path: Path) -> None:
     assert config.revised_since == dt.date(2024, 1, 1)
     message = error_for(tmp_path, GOOD.replace("[years]", '[report]\nrevised_since = "2024-01-01"\n\n[years]'))
     assert "kpis.toml:8" in message and "a date without quotes" in message
+
+
+@pytest.mark.parametrize("edit,expected", [
+    ("[source]\nrate = nan\n", "kpis.toml:2: [source] rate must be a number from 0.1 to 1000, got nan"),
+    ("[source]\ntimeout = inf\n", "kpis.toml:2: [source] timeout must be a number from 1 to 3600, got inf"),
+    ("[source]\ndeadline = -inf\n", "kpis.toml:2: [source] deadline must be a number"),
+    ("[source]\nmax_response_mb = 0\n", "kpis.toml:2: [source] max_response_mb must be a number from 1"),
+    ("[source]\napi_url = \"api.kolada.se/v3\"\n", "kpis.toml:2: [source] api_url: 'api.kolada.se/v3' is not an API URL"),
+])
+def test_source_numbers_and_urls_are_checked_on_load(tmp_path: Path, edit: str, expected: str) -> None:
+    """Issue 9.8 and 8.7: nan, inf and URLs without a host fail at once, naming the line, not after fetching."""
+    assert expected in error_for(tmp_path, edit + GOOD)
+
+
+def test_nan_target_and_overlong_id_and_cache_folder_are_refused(tmp_path: Path) -> None:
+    assert "kpis.toml:15: indicator 'missbruk-kostnad': target value must be a number" in error_for(
+        tmp_path, GOOD.replace("value = 1250", "value = nan"))
+    assert "is 300 characters long; at most 64" in error_for(tmp_path, GOOD.replace('"missbruk-kostnad"', '"' + "a" * 300 + '"'))
+    folder = tmp_path / "cachedir"
+    folder.mkdir()
+    assert f"[source] cache '{folder}' is a folder" in error_for(tmp_path, f'[source]\ncache = "{folder}"\n' + GOOD)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    """Issue 9.9: Windows editors start files with a BOM; it is not a TOML error."""
+    path = tmp_path / "kpis.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert load_config(path).home == "0484"
+
+
+def test_api_url_precedence_is_command_line_then_environment_then_file(tmp_path: Path, monkeypatch) -> None:
+    """Issue 8.10: one order, said the same way in --help and the README."""
+    from harvester.cli import build_parser
+
+    config = load_config(write(tmp_path, '[source]\napi_url = "http://127.0.0.1:3/v3"\n' + GOOD))
+    monkeypatch.delenv("KOLADA_API_URL", raising=False)
+    assert config.with_api_url(None).source.api_url == "http://127.0.0.1:3/v3"
+    monkeypatch.setenv("KOLADA_API_URL", "http://127.0.0.1:2/v3")
+    assert config.with_api_url(None).source.api_url == "http://127.0.0.1:2/v3"
+    assert config.with_api_url("http://127.0.0.1:1/v3").source.api_url == "http://127.0.0.1:1/v3"
+    help_text = build_parser()._subparsers._group_actions[0].choices["fetch"].format_help()
+    assert "wins over KOLADA_API_URL, which wins over [source] api_url" in " ".join(help_text.split())
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "`--api-url`, then `KOLADA_API_URL`, then `[source] api_url`" in readme
