@@ -15,7 +15,10 @@ Definitions, chosen once here so that tables, charts and the analysts' files agr
   (peers with a value), 0–100; none without a rank or without peers.
 - Quartiles `peer_q1`, `peer_q3`: pandas' default linear interpolation (numpy "linear", Excel
   QUARTILE.INC). `peer_mean` is unweighted: each municipality counts once, whatever its size.
-- `diff_to_median` = home − median; `diff_to_median_pct` = 100 × (home − median) / median.
+- `diff_to_median` = home − median; `diff_to_median_pct` = 100 × (home − median) / |median|, so the
+  sign always says above (+) or below (−) the median, also for negative values. It is left empty
+  when the median is zero or near it (|median| at most `NEAR_ZERO` = 1 % of the largest absolute
+  value compared that year), where a percentage would be meaningless or huge.
 - `gap_to_target` = home − target, whatever the direction: with "lower is better" a positive gap
   means the target is not reached yet, with "higher is better" a negative one does.
 - `change_since_first` = home − home in the first listed year with a home value;
@@ -26,6 +29,7 @@ Definitions, chosen once here so that tables, charts and the analysts' files agr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,6 +49,7 @@ BENCHMARK_COLUMNS = [
     "change_since_first", "change_since_previous",
 ]
 _INT_COLUMNS = ("peer_n", "peer_missing", "rank", "rank_of", "target_year")
+NEAR_ZERO = 0.01
 
 
 @dataclass(frozen=True)
@@ -202,8 +207,15 @@ def _year_stats(year: pd.DataFrame, direction: str, n_peers: int) -> dict[str, o
         "percentile": 100.0 * worse.sum() / len(peers) if ranked and len(peers) else float("nan"),
         "riket": float(riket.iloc[0]) if len(riket) else float("nan"),
         "diff_to_median": home_value - median,
-        "diff_to_median_pct": 100.0 * (home_value - median) / median if median else float("nan"),
+        "diff_to_median_pct": _percent_of(home_value - median, median, max(abs(home_value), peers.abs().max())),
     }
+
+
+def _percent_of(difference: float, median: float, scale: float) -> float:
+    """100 × difference / |median|, or NaN when the median is missing, zero or near zero (see NEAR_ZERO)."""
+    if pd.isna(median) or pd.isna(difference) or not abs(median) > NEAR_ZERO * (scale if pd.notna(scale) else 0.0):
+        return float("nan")
+    return 100.0 * difference / abs(median)
 
 
 def benchmark(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids: Sequence[str],
@@ -241,13 +253,19 @@ def latest_year(bench: pd.DataFrame) -> int | None:
     return int(years.max()) if len(years) else None
 
 
+# Kolada's title endings as a reader says them after a number: "92,0 %", "4,5 per 1 000 inv".
+_NATURAL_UNITS = [(re.compile(r"^(andel|procent)\s*\(?%\)?$|^\(%\)$|^%$", re.I), "%"),
+                  (re.compile(r"^antal\s*/\s*1\s?000\s*(inv|invånare)?\.?$", re.I), "per 1 000 inv"),
+                  (re.compile(r"^antal\s*/\s*10\s?000\s*(inv|invånare)?\.?$", re.I), "per 10 000 inv"),
+                  (re.compile(r"^antal$", re.I), "")]
+
+
 def unit_of(indicator: Indicator, kpi_title: str | None) -> str:
-    """The configured unit, else what Kolada's title says after its last comma ("kr/inv", "andel (%)")."""
+    """The configured unit, else Kolada's title ending after its last comma, worded as read after a number."""
     if indicator.unit:
         return indicator.unit
-    if kpi_title and "," in kpi_title:
-        return kpi_title.rsplit(",", 1)[1].strip()
-    return ""
+    raw = kpi_title.rsplit(",", 1)[1].strip() if kpi_title and "," in kpi_title else ""
+    return next((word for pattern, word in _NATURAL_UNITS if pattern.match(raw)), raw)
 
 
 def default_decimals(indicator: Indicator, values: pd.Series) -> int:
@@ -283,3 +301,64 @@ def revised_values(revisions: pd.DataFrame, peers: pd.DataFrame, indicator: Indi
     after = mine.drop_duplicates(key, keep="last")[[*key, "new_value", "change", "detected_at"]]
     out = before.merge(after, on=key)
     return out[columns].sort_values(["period", "municipality_id"]).reset_index(drop=True)
+
+
+OVERVIEW_YEARS = 3
+TOWARD, AWAY, SAME, REACHED = "toward", "away", "same", "reached"
+
+
+def overview(benches: Sequence[pd.DataFrame], indicators: Sequence[Indicator]) -> tuple[list[int], pd.DataFrame]:
+    """One row per indicator for the plan's own table shape ("Indikator | Nyckeltal | Mål | 2022 | 2023").
+
+    Returns the year columns (the `OVERVIEW_YEARS` latest years in which any indicator has a home
+    value) and the rows: label, kpi, target, target_year, the home value per year column
+    (`value_<year>`), the latest year with a home value and the group's median and rank there, and
+    `trend`: whether the latest change (from the previous year with a value) moved toward the
+    target or away from it (a target counts as met once the value is on its better side, by the
+    direction), kept it met, or, without a target, went the better or the worse way; None without
+    a previous value or without target and direction.
+    """
+    have = [b.loc[b["home_value"].notna(), "period"] for b in benches]
+    years = sorted({int(p) for h in have for p in h})[-OVERVIEW_YEARS:]
+    rows = []
+    for bench, ind in zip(benches, indicators):
+        home = bench.loc[bench["home_value"].notna()].set_index("period")
+        latest = bench[bench["is_latest"]]
+        row: dict[str, object] = {"indicator": ind.id, "label": ind.label, "kpi": ind.kpi,
+                                  "target": ind.target.value if ind.target else float("nan"),
+                                  "target_year": ind.target.year if ind.target else pd.NA}
+        row |= {f"value_{y}": float(home["home_value"].get(y, float("nan"))) for y in years}
+        if latest.empty:
+            rows.append(row | {"latest_year": pd.NA, "median": float("nan"), "rank": pd.NA, "rank_of": pd.NA,
+                               "trend": None})
+            continue
+        last = latest.iloc[0]
+        row |= {"latest_year": int(last["period"]), "median": last["peer_median"], "rank": last["rank"],
+                "rank_of": last["rank_of"], "trend": _trend(home["home_value"], ind)}
+        rows.append(row)
+    return years, pd.DataFrame(rows)
+
+
+def _shortfall(value: float, target: float, direction: str) -> float:
+    """How far a value is from meeting the target: 0 once met (by the direction), else the distance."""
+    if direction == "lower":
+        return max(0.0, value - target)
+    if direction == "higher":
+        return max(0.0, target - value)
+    return abs(value - target)
+
+
+def _trend(home: pd.Series, ind: Indicator) -> str | None:
+    if len(home) < 2:
+        return None
+    before, now = float(home.iloc[-2]), float(home.iloc[-1])
+    if ind.target is not None:
+        was, new = (_shortfall(v, ind.target.value, ind.direction) for v in (before, now))
+        if was == new == 0.0:
+            return REACHED
+        distance = new - was
+    elif ind.direction in ("lower", "higher"):
+        distance = (now - before) if ind.direction == "lower" else (before - now)
+    else:
+        return None
+    return SAME if distance == 0 else (TOWARD if distance < 0 else AWAY)

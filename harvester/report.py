@@ -1,32 +1,37 @@
 """`harvester compare`: from the stored dataset to every benchmark file, in one call.
 
-The only module of the comparison that touches files: it reads the dataset with `store`, resolves
-names offline against the stored `municipalities` table, lets `compare` compute and `render` lay
-out, and writes each output atomically (a temporary file in the same folder, then `os.replace`),
-so a reader or a Word document linked to a file never sees half of one.
+The only module of the comparison that touches files: it reads the dataset once with `store`,
+resolves names offline against the stored `municipalities` table, lets `compare` compute and
+`render` lay out, and writes every output as one step: all files go to temporary names first, and
+only when every one of them is written are they moved into place. A full disk or a read-only
+folder therefore fails the compare and leaves the previous documents as they were. Files that an
+earlier compare wrote for indicators no longer in the config are removed (only those: the list of
+what compare wrote is kept in `WRITTEN`), so two configs never leave a mixed set of tables.
 """
 from __future__ import annotations
 
 import datetime as dt
-import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import compare, store
 from .config import Config
 from .names import RIKET, NotFound, match_municipality
-from .render import build_document, indicator_title
-from .render.charts import render_chart
-from .render.html import render_html
+from .render import build_document, build_overview, indicator_title
+from .render.charts import render_charts
+from .render.docx import render_docx
+from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown
 from .render.xlsx import render_workbook
 
 TABLES_DIR, CHARTS_DIR = "tables", "charts"
+REPORT_DOCX, REPORT_HTML = "report.docx", "report.html"
+WRITTEN = ".compare-files.json"
 
 
 class ReportError(ValueError):
@@ -37,26 +42,7 @@ class ReportError(ValueError):
 class ReportResult:
     files: tuple[Path, ...]
     notes: tuple[str, ...]  # indicators shown without comparison, for the command's log
-
-
-def _write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _parquet(df: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buffer, compression="zstd")
-    return buffer.getvalue()
+    removed: tuple[str, ...] = ()  # files of indicators no longer in the config
 
 
 def _resolve(text: str, municipalities: pd.DataFrame, what: str, fetch: str) -> str:
@@ -67,20 +53,58 @@ def _resolve(text: str, municipalities: pd.DataFrame, what: str, fetch: str) -> 
         raise ReportError(f"{what}: {reason}{'' if reason.endswith('?') else '.'} Fix the config, then run {fetch}") from None
 
 
-def _fetched(values: pd.DataFrame, kpi: str) -> dt.date | None:
+def _changed(values: pd.DataFrame, kpi: str) -> dt.date | None:
     stamps = values.loc[values["kpi"] == kpi, "fetched_at"]
     return stamps.max().date() if stamps.notna().any() else None
 
 
-def write_report(config: Config, root: Path, revised_since: dt.date | None = None) -> ReportResult:
+def _write_all(root: Path, outputs: dict[str, bytes]) -> list[Path]:
+    """Every output in place, or none: temporary files first, then one `os.replace` each."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for relpath, data in outputs.items():
+            target = root / relpath
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            staged.append((tmp, target))
+            store.write_durably(tmp, data)
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    return [target for _, target in staged]
+
+
+def _remove_stale(root: Path, written: set[str]) -> list[str]:
+    """Remove what the previous compare wrote and this one did not (indicators dropped from the config)."""
+    record = root / WRITTEN
+    try:
+        before = set(json.loads(record.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        before = set()
+    stale = sorted(before - written)
+    for relpath in stale:
+        (root / relpath).unlink(missing_ok=True)
+    store.write_atomically(record, json.dumps(sorted(written), indent=1).encode("utf-8"))
+    return stale
+
+
+def _parquet(df: pd.DataFrame) -> bytes:
+    return store.parquet_bytes(pa.Table.from_pandas(df, preserve_index=False))
+
+
+def write_report(config: Config, root: Path, revised_since: dt.date | None = None,
+                 today: dt.date | None = None) -> ReportResult:
     """Compute every indicator of `config` from the dataset under `root` and write the outputs there.
 
-    Writes benchmark.parquet/.csv, peers.parquet, tables/<indicator>.md/.html, tables/benchmark.xlsx
-    and charts/<indicator>.png (no chart for an indicator without any home value). With
-    `revised_since`, the tables note every shown value Kolada revised on or after that date.
-    Raises ReportError when the dataset is empty or does not know the configured municipalities.
+    Writes benchmark.parquet/.csv, peers.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
+    tables/benchmark.xlsx (the overview first), charts/<indicator>.png (no chart for an indicator
+    without any home value), report.docx and report.html. With `revised_since`, the tables note every
+    shown value the source revised on or after that date. Raises ReportError when the dataset is
+    empty or does not know the configured municipalities, OSError when the files cannot be written.
     """
     root = Path(root)
+    today = today or dt.date.today()
     fetch = f"`harvester fetch --config {config.path} --output {root}`"
     municipalities = store.read_table(root, "municipalities")
     values = store.read_values(root, config.kpis)
@@ -100,39 +124,71 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
     kpis = store.read_table(root, "kpis")
     kpi_titles = dict(zip(kpis["id"], kpis["title"]))
     revisions = store.read_table(root, "revisions")
-    years = range(config.year_from, (config.year_to or int(values["period"].max())) + 1)
+    checked = store.checked_at(root)
+    years = config.years(today)
     riket_id = RIKET if config.riket else None
 
-    written: list[Path] = []
     notes: list[str] = []
-    benches, all_peers, docs = [], [], []
+    outputs: dict[str, bytes] = {}
+    benches, all_peers, docs, units, decimals, jobs = [], [], [], [], [], []
     for ind in config.indicators:
         peers = compare.peer_values(values, ind, home_id, peers_set.peer_ids, riket_id, years)
         peers["title"] = peers["municipality_id"].map(titles).fillna(peers["municipality_id"])
         bench = compare.benchmark(values, ind, home_id, peers_set.peer_ids, riket_id, years)
         unit = compare.unit_of(ind, kpi_titles.get(ind.kpi))
-        decimals = compare.default_decimals(ind, peers["value"])
+        places = compare.default_decimals(ind, peers["value"])
         revised = (compare.revised_values(revisions, peers, ind, revised_since) if revised_since
                    else revisions.iloc[0:0])
+        last_check = checked.get(ind.kpi)
         doc = build_document(bench, peers, indicator=ind, home_title=home_title, comparison=peers_set, unit=unit,
-                             decimals=decimals, riket=config.riket, revised=revised,
-                             fetched=_fetched(values, ind.kpi))
-        written.append(_write(root / TABLES_DIR / f"{ind.id}.md", render_markdown(doc).encode("utf-8")))
-        written.append(_write(root / TABLES_DIR / f"{ind.id}.html", render_html(doc).encode("utf-8")))
+                             decimals=places, riket=config.riket, revised=revised,
+                             checked=last_check.date() if last_check is not None else None,
+                             changed=_changed(values, ind.kpi))
+        outputs[f"{TABLES_DIR}/{ind.id}.md"] = render_markdown(doc).encode("utf-8")
+        outputs[f"{TABLES_DIR}/{ind.id}.html"] = render_html(doc).encode("utf-8")
         if compare.latest_year(bench) is None:
             notes.append(f"{ind.id}: no values for {home_title} ({ind.kpi}, gender {ind.gender}); table without "
                          "comparison, no chart")
         else:
-            png = render_chart(bench, peers, title=indicator_title(ind, unit), home_title=home_title, unit=unit,
-                               decimals=decimals, direction=ind.direction, target=ind.target, riket=config.riket)
-            written.append(_write(root / CHARTS_DIR / f"{ind.id}.png", png))
-        benches.append(bench.assign(unit=unit))
+            jobs.append({"bench": bench, "peers": peers, "title": indicator_title(ind, unit), "home_title": home_title,
+                         "unit": unit, "decimals": places, "direction": ind.direction, "target": ind.target,
+                         "riket": config.riket})
+        benches.append(bench)
         all_peers.append(peers)
         docs.append(doc)
+        units.append(unit)
+        decimals.append(places)
 
-    benchmark = pd.concat(benches, ignore_index=True)
-    written.append(_write(root / "benchmark.parquet", _parquet(benchmark)))
-    written.append(_write(root / "benchmark.csv", benchmark.to_csv(index=False, lineterminator="\n").encode("utf-8")))
-    written.append(_write(root / "peers.parquet", _parquet(pd.concat(all_peers, ignore_index=True))))
-    written.append(_write(root / TABLES_DIR / "benchmark.xlsx", render_workbook(docs)))
-    return ReportResult(files=tuple(written), notes=tuple(notes))
+    charted = [ind.id for ind, bench in zip(config.indicators, benches) if compare.latest_year(bench) is not None]
+    charts = dict(zip(charted, render_charts(jobs)))
+    for ind_id, png in charts.items():
+        outputs[f"{CHARTS_DIR}/{ind_id}.png"] = png
+
+    overview_years, overview_rows = compare.overview(benches, list(config.indicators))
+    overview = build_overview(overview_years, overview_rows, home_title=home_title, comparison=peers_set, units=units,
+                              decimals=decimals, indicators=list(config.indicators))
+    outputs[f"{TABLES_DIR}/overview.md"] = render_markdown(overview).encode("utf-8")
+    outputs[f"{TABLES_DIR}/overview.html"] = render_html(overview).encode("utf-8")
+    outputs[f"{TABLES_DIR}/benchmark.xlsx"] = render_workbook(docs, overview)
+    title, subtitle = _title(home_title, peers_set.title, values, today)
+    outputs[REPORT_DOCX] = render_docx(title, subtitle, overview, docs, charts)
+    outputs[REPORT_HTML] = render_report_html(title, subtitle, overview, docs, charts).encode("utf-8")
+
+    benchmark = pd.concat([b.assign(unit=u) for b, u in zip(benches, units)], ignore_index=True)
+    outputs["benchmark.parquet"] = _parquet(benchmark)
+    outputs["benchmark.csv"] = benchmark.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    outputs["peers.parquet"] = _parquet(pd.concat(all_peers, ignore_index=True))
+    for folder in (TABLES_DIR, CHARTS_DIR):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    written = _write_all(root, outputs)
+    removed = _remove_stale(root, set(outputs))
+    return ReportResult(files=tuple(written), notes=tuple(notes), removed=tuple(removed))
+
+
+def _title(home_title: str, comparison: str, values: pd.DataFrame, today: dt.date) -> tuple[str, str]:
+    """The report's title line and the line under it: who, compared with whom, and how new the data is."""
+    newest = int(values.loc[values["value"].notna(), "period"].max())
+    return (f"{home_title} jämfört med {comparison}",
+            f"Nyckeltal till och med {newest}, sammanställda {today:%Y-%m-%d} från Kolada. "
+            "Medianer, rang och skillnader: egen bearbetning.")
+

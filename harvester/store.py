@@ -110,6 +110,19 @@ def read_cursors(root: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
+def checked_at(root: Path) -> dict[str, pd.Timestamp]:
+    """When each series was last checked against its source: its cursor's `checked_at`, or else the
+    start of the last harvest that succeeded (datasets written before cursors carried the time)."""
+    runs = read_table(root, "runs")
+    good = runs[runs["outcome"].isin(["success", "unchanged", "partial"])]
+    fallback = good["started_at"].max() if len(good) else None
+    checked = {}
+    for series, cursor in read_cursors(root).items():
+        stamp = cursor.get("checked_at")
+        checked[series] = pd.Timestamp(stamp) if stamp else fallback
+    return {k: v for k, v in checked.items() if v is not None and not pd.isna(v)}
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

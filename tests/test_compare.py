@@ -205,7 +205,8 @@ def test_comparison_set_refuses_an_unknown_group():
 def test_unit_from_config_or_kpi_title():
     assert compare.unit_of(indicator(unit="kronor"), "Kostnad, kr/inv") == "kronor"
     assert compare.unit_of(indicator(), "Kostnad missbruksvård vuxna, kr/inv") == "kr/inv"
-    assert compare.unit_of(indicator(), "Barn 0-20 år, placerade, antal/1000 inv") == "antal/1000 inv"
+    assert compare.unit_of(indicator(), "Barn 0-20 år, placerade, antal/1000 inv") == "per 1 000 inv"
+    assert compare.unit_of(indicator(), "Brukarbedömning, andel (%)") == "%"  # "92,0 %", never "92,0 andel (%)"
     assert compare.unit_of(indicator(), "Utan komma") == ""
     assert compare.unit_of(indicator(), None) == ""
 
@@ -244,3 +245,23 @@ def test_revised_values_only_of_shown_values_after_the_date():
     peer = out[out["municipality_id"] == "0201"].iloc[0]
     assert math.isnan(peer["old_value"]) and peer["new_value"] == 2.5
     assert compare.revised_values(revisions, peers, indicator(), dt.date(2026, 12, 1)).empty
+
+
+@pytest.mark.parametrize("home,peers,expected", [
+    (-5.0, [-10.0, -10.0, -12.0], 50.0),   # above a negative median: +, and home ranks above it
+    (-15.0, [-10.0, -10.0, -12.0], -50.0),
+    (5.0, [0.0, 0.0, 1.0], None),          # a zero median: no percentage
+    (100.0, [0.5, 0.4, 0.6], None),        # a median under 1 % of the largest value: no percentage
+    (110.0, [100.0, 90.0, 120.0], 10.0),
+])
+def test_percent_difference_uses_the_median_s_size(home, peers, expected) -> None:
+    """Issue 8.2: never divide by a signed or near-zero median."""
+    areas = ["h", "a", "b", "c"]
+    values = pd.DataFrame({"kpi": "K1", "municipality_id": areas, "period": 2022, "gender": "T",
+                           "value": [home, *peers]})
+    ind = Indicator(id="k1", label="K1", kpi="K1", direction="higher")
+    row = compare.benchmark(values, ind, "h", ["a", "b", "c"], riket_id=None).iloc[0]
+    if expected is None:
+        assert pd.isna(row["diff_to_median_pct"])
+    else:
+        assert row["diff_to_median_pct"] == pytest.approx(expected)

@@ -61,7 +61,8 @@ def document(ind: Indicator, values: pd.DataFrame = VALUES, revised: pd.DataFram
     revised = revised if revised is not None else pd.DataFrame(columns=["municipality_id", "period", "old_value",
                                                                           "new_value", "change", "detected_at"])
     return build_document(bench, peers, indicator=ind, home_title="Hemby", comparison=COMPARISON, unit="kr/inv",
-                          decimals=0, riket=True, revised=revised, fetched=pd.Timestamp("2026-11-22").date())
+                          decimals=0, riket=True, revised=revised, checked=pd.Timestamp("2026-11-23").date(),
+                          changed=pd.Timestamp("2026-11-22").date())
 
 
 COST = Indicator(id="kostnad", label="Kostnad <script>alert(1)</script> | vuxna", kpi="N00001", direction="lower",
@@ -111,9 +112,10 @@ def test_html_is_a_complete_document_with_real_tables_and_escaped_kolada_text():
     assert header[:4] == ["År", "Hemby", "Medianjämförelsegrupp", "Min–max"]  # <br> between the two words
     assert header[-1] == "Skillnadmot mål"
     assert all(len(r) == len(header) for r in body) and shape.rows[4][0] == "Rang"
-    assert body[0][:5] == ["2020", f"1{NBSP}731", f"1{NBSP}600", f"1{NBSP}400–1{NBSP}900", "3 av 4"]
+    joined = "\u2060–\u2060"  # word joiners: the range never breaks at its dash
+    assert body[0][:5] == ["2020", f"1{NBSP}731", f"1{NBSP}600", f"1{NBSP}400{joined}1{NBSP}900", f"3{NBSP}av{NBSP}4"]
     assert body[1][1] == MISSING and body[1][4] == MISSING  # 2021: no home value, no rank
-    assert body[2][:5] == ["2022", f"1{NBSP}837", f"1{NBSP}750", f"1{NBSP}500–2{NBSP}000", "2 av 3"]
+    assert body[2][:5] == ["2022", f"1{NBSP}837", f"1{NBSP}750", f"1{NBSP}500{joined}2{NBSP}000", f"2{NBSP}av{NBSP}3"]
     text = "".join(shape.text)
     assert "Källa: Kolada (RKA); jämförelser: egen bearbetning." in text
     assert "lägre är bättre" in text and "Treby" in text and "2022: Treby" in text
@@ -181,9 +183,12 @@ def test_xlsx_stores_numbers_with_formats_and_highlights_home():
     first = header + 1
     assert (ws.cell(first, 1).value, ws.cell(first, 2).value) == (2020, 1731.0)
     assert ws.cell(first, 2).data_type == "n" and ws.cell(first, 2).number_format == "#,##0"
-    assert ws.cell(first, 7).value == 131.0 and ws.cell(first, 7).number_format == "+#,##0;-#,##0;#,##0"
-    assert ws.cell(first, 5).value == "3 av 4"
-    assert ws.cell(first + 1, 2).value == MISSING  # 2021 shown as missing, not 0
+    # Min and max, rank and its n: numbers in columns of their own (År, Hemby, Median, Min, Max, Rang, n, ...).
+    assert [ws.cell(header, j).value for j in (4, 5, 6, 7)] == ["Min", "Max", "Rang", "Antal rangordnade"]
+    assert (ws.cell(first, 4).value, ws.cell(first, 5).value) == (1400.0, 1900.0)
+    assert (ws.cell(first, 6).value, ws.cell(first, 7).value) == (3, 4)
+    assert ws.cell(first, 9).value == 131.0 and ws.cell(first, 9).number_format == "+#,##0;-#,##0;#,##0"
+    assert ws.cell(first + 1, 2).value is None  # 2021: an empty cell (the footnote says why), not 0 or text
     home = max(r for r in range(1, ws.max_row + 1) if ws.cell(r, 2).value == "Hemby")  # the latest-year table
     assert ws.cell(home, 3).value == 1837.12 and ws.cell(home, 3).font.b
     assert ws.cell(home, 3).fill.fgColor.rgb.endswith("FFF2CC")

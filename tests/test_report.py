@@ -61,14 +61,15 @@ def build_dataset(root: Path) -> None:
         "run_id": "20261122T080000Z-1"}], schema.REVISIONS)
 
 
-def config(home: str = "Sala", groups: tuple[str, ...] = ("G36628",), extra: tuple[str, ...] = ("Arboga",)):
+def config(home: str = "Sala", groups: tuple[str, ...] = ("G36628",), extra: tuple[str, ...] = ("Arboga",),
+           indicators: int = 3):
     data = {"home": {"municipality": home}, "comparison": {"groups": list(groups), "municipalities": list(extra)},
             "years": {"from": 2015},
             "indicator": [{"id": "missbruk", "label": "Kostnad missbruksvård vuxna", "kpi": "N35001",
                            "direction": "lower", "target": {"value": 700, "year": 2027}},
                           {"id": "familjehem-flickor", "label": "Flickor i familjehem", "kpi": "N33817",
                            "direction": "lower", "gender": "K"},
-                          {"id": "saknas", "label": "Ej hämtat", "kpi": "N99999"}]}
+                          {"id": "saknas", "label": "Ej hämtat", "kpi": "N99999"}][:indicators]}
     return parse_config(data, Path("test.toml"))
 
 
@@ -83,7 +84,8 @@ def test_every_file_is_written_and_listed(report):
     root, result = report
     expected = {"benchmark.parquet", "benchmark.csv", "peers.parquet", "tables/benchmark.xlsx",
                 *(f"tables/{i}.{ext}" for i in ("missbruk", "familjehem-flickor", "saknas") for ext in ("md", "html")),
-                "charts/missbruk.png", "charts/familjehem-flickor.png"}
+                "charts/missbruk.png", "charts/familjehem-flickor.png", "tables/overview.md", "tables/overview.html",
+                "report.docx", "report.html"}
     assert {str(p.relative_to(root)) for p in result.files} == expected
     assert all(p.stat().st_size > 0 for p in result.files)
     assert not list(root.rglob("*.tmp"))
@@ -135,7 +137,7 @@ def test_tables_say_where_the_numbers_come_from(report):
     assert "Källa: Kolada (RKA); jämförelser: egen bearbetning." in md
     assert "Inga värden i Kolada för Sala" in (root / "tables/saknas.html").read_text(encoding="utf-8")
     wb = openpyxl.load_workbook(root / "tables/benchmark.xlsx")
-    assert wb.sheetnames == ["missbruk", "familjehem-flickor", "saknas"]
+    assert wb.sheetnames == ["Översikt", "missbruk", "familjehem-flickor", "saknas"]
 
 
 def test_without_revised_since_no_revision_notes(tmp_path):
@@ -165,3 +167,89 @@ def test_home_municipality_without_any_harvested_value_is_refused(tmp_path):
     build_dataset(tmp_path)
     with pytest.raises(ReportError, match=r"no values for Göteborg \(1480\).*harvester fetch"):
         write_report(config(home="Göteborg"), tmp_path)
+
+
+# --- plan-ready documents (issue 7) -------------------------------------------------------------------
+
+def _markdown_rows(md: str) -> list[list[str]]:
+    """Cells of every Markdown table row, unescaped and without emphasis, as a reader sees them."""
+    import re
+
+    rows = []
+    for line in md.splitlines():
+        if line.startswith("| ") and not set(line) <= set("|-: "):
+            cells = [re.sub(r"\\(.)", r"\1", c.strip()).strip("*") for c in line.strip("|").split(" | ")]
+            rows.append(cells)
+    return rows
+
+
+def test_word_report_tables_hold_what_the_markdown_tables_hold(report):
+    """The Word report is real tables, cell for cell the Markdown's, with a header repeated on every page."""
+    import docx
+
+    root, _ = report
+    word = docx.Document(str(root / "report.docx"))
+    md_rows = (_markdown_rows((root / "tables/overview.md").read_text(encoding="utf-8"))
+               + _markdown_rows((root / "tables/missbruk.md").read_text(encoding="utf-8"))
+               + _markdown_rows((root / "tables/familjehem-flickor.md").read_text(encoding="utf-8")))
+    word_rows = [[" ".join(c.text.split()) for c in row.cells] for t in word.tables for row in t.rows]
+    for row in md_rows:
+        assert [" ".join(c.split()) for c in row] in word_rows, row
+    first = word.tables[1]  # the first indicator's series table, after the overview
+    assert first.rows[0]._tr.trPr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblHeader") is not None
+    numeric = first.rows[1].cells[1]
+    assert numeric.paragraphs[0].alignment == 2  # right
+    assert len(word.inline_shapes) == 2  # the two charts
+    assert word.paragraphs[0].text.startswith("Sala jämfört med Liknande kommuner IFO, Sala, 2024")
+
+
+def test_ranges_and_ranks_cannot_break_inside(report):
+    root, _ = report
+    md = (root / "tables/missbruk.md").read_text(encoding="utf-8")
+    assert "610,54\u2060–\u20601\u00a0473,62" in md or "611\u2060–\u20601\u00a0474" in md
+    assert "2\u00a0av\u00a04" in md
+
+
+def test_overview_has_the_plan_shape(report):
+    root, _ = report
+    rows = _markdown_rows((root / "tables/overview.md").read_text(encoding="utf-8"))
+    header, missbruk = rows[0], rows[1]
+    assert header[:3] == ["Indikator", "Nyckeltal", "Mål"] and header[3:5] == ["2021", "2022"]
+    assert missbruk[1] == "N35001" and missbruk[2] == "700 kr/inv år 2027"
+    assert missbruk[header.index("2022")] == "793" and missbruk[header.index("Rang")] == "2\u00a0av\u00a04"
+    assert missbruk[-1] == "längre från målet"  # 597 → 793 against a target of 700
+    wb = openpyxl.load_workbook(root / "tables/benchmark.xlsx")
+    sheet = wb["Översikt"]
+    assert sheet.cell(1, 1).value.startswith("Indikatorer i jämförelse")
+
+
+def test_workbook_stores_min_max_and_rank_as_numbers_and_missing_as_empty(report):
+    root, _ = report
+    sheet = openpyxl.load_workbook(root / "tables/benchmark.xlsx")["missbruk"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "År")
+    header = rows[header_at]
+    assert {"Min", "Max", "Rang", "Antal rangordnade"} <= set(header)
+    row2022 = next(r for r in rows[header_at + 1:] if r[0] == 2022)
+    assert row2022[header.index("Min")] == 610.54 and row2022[header.index("Max")] == 1473.62
+    assert (row2022[header.index("Rang")], row2022[header.index("Antal rangordnade")]) == (2, 4)
+    assert "–" not in [c for r in rows for c in r if isinstance(c, str) and c == "–"]
+
+
+def test_report_html_is_one_self_contained_page(report):
+    root, _ = report
+    page = (root / "report.html").read_text(encoding="utf-8")
+    assert page.count("<table") == 1 + 2 + 2 + 0  # overview, two indicators with two tables, one without
+    assert page.count('src="data:image/png;base64,') == 2
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
+def test_a_dropped_indicator_leaves_no_files_behind(tmp_path):
+    build_dataset(tmp_path)
+    write_report(config(), tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")  # not written by compare: must stay
+    result = write_report(config(indicators=1), tmp_path)
+    assert not (tmp_path / "tables/familjehem-flickor.md").exists()
+    assert not (tmp_path / "charts/familjehem-flickor.png").exists()
+    assert "charts/familjehem-flickor.png" in result.removed
+    assert (tmp_path / "tables/missbruk.md").exists() and (tmp_path / "notes.txt").exists()

@@ -1,9 +1,10 @@
 """What a benchmark table shows, decided once for every output format.
 
 `build_document` turns the computed DataFrames of one indicator into a `Document`: a heading,
-tables of cells (the Swedish text and, for the spreadsheet, the number behind it) and footnotes.
-The Markdown, HTML and xlsx renderers only lay a Document out, so the three can never disagree
-about a column, a rounding or a footnote, and none of them computes a statistic.
+tables of cells (the Swedish text and, for the spreadsheet, the numbers behind it) and footnotes;
+`build_overview` does the same for the overview of all indicators. The Markdown, HTML, Word and
+xlsx renderers only lay Documents out, so they can never disagree about a column, a rounding or a
+footnote, and none of them computes a statistic.
 """
 from __future__ import annotations
 
@@ -15,19 +16,31 @@ import pandas as pd
 from ..compare import HOME, PEER, ComparisonSet
 from ..config import Indicator
 from .numbers import MISSING, excel_format, format_number, format_percent, format_plain, format_signed, is_missing
+from .text import plain
 
 SOURCE = "Källa: Kolada (RKA); jämförelser: egen bearbetning."
 GENDER_WORDS = {"K": "kvinnor", "M": "män"}
 HOME_STYLE, SUMMARY_STYLE = "home", "summary"
 
 
+NO_BREAK = "\u2060"  # WORD JOINER: no line break here, in Word, LibreOffice and browsers alike
+
+
 @dataclass(frozen=True)
 class Cell:
-    """Shown text; `value` and `number_format` let the spreadsheet store the number itself."""
+    """Shown text; `value` and `number_format` let the spreadsheet store the number itself.
+
+    `parts` holds several numbers behind one shown text ("507–1 392", "25 av 25"), which the
+    spreadsheet stores in columns of their own (see `Column.sheet`). A missing number is None.
+    """
 
     text: str
     value: float | int | None = None
     number_format: str | None = None
+    parts: tuple[tuple[float | int | None, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", plain(self.text))
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,10 @@ class Column:
 
     header: str
     numeric: bool = True  # right-aligned
+    sheet: tuple[str, ...] = ()  # the spreadsheet's column headers for a cell's `parts`
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "header", plain(self.header, keep_breaks=True))
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,9 @@ class Table:
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "caption", plain(self.caption))
+
 
 @dataclass(frozen=True)
 class Document:
@@ -61,6 +81,11 @@ class Document:
     tables: tuple[Table, ...]
     footnotes: tuple[str, ...]
     message: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "heading", plain(self.heading))
+        object.__setattr__(self, "footnotes", tuple(plain(n) for n in self.footnotes))
+        object.__setattr__(self, "message", plain(self.message))
 
 
 def _number_cell(value: object, decimals: int) -> Cell:
@@ -85,14 +110,21 @@ def _int_cell(value: object) -> Cell:
     return Cell(MISSING) if is_missing(value) else Cell(str(int(value)), int(value), "0")
 
 
-def _range_text(low: object, high: object, decimals: int) -> str:
+def _number(value: object) -> float | None:
+    return None if is_missing(value) else float(value)  # type: ignore[arg-type]
+
+
+def _range_cell(low: object, high: object, decimals: int) -> Cell:
+    """"507–1 392", never broken at the dash; the spreadsheet gets min and max as two numbers."""
+    parts = ((_number(low), excel_format(decimals)), (_number(high), excel_format(decimals)))
     if is_missing(low):
-        return MISSING
-    return f"{format_number(low, decimals)}–{format_number(high, decimals)}"
+        return Cell(MISSING, parts=parts)
+    return Cell(f"{format_number(low, decimals)}{NO_BREAK}–{NO_BREAK}{format_number(high, decimals)}", parts=parts)
 
 
-def _rank_text(rank: object, rank_of: object) -> str:
-    return MISSING if is_missing(rank) else f"{int(rank)} av {int(rank_of)}"
+def _rank_cell(rank: object, rank_of: object) -> Cell:
+    parts = ((None if is_missing(rank) else int(rank), "0"), (None if is_missing(rank_of) else int(rank_of), "0"))
+    return Cell(MISSING if is_missing(rank) else f"{int(rank)}\u00a0av\u00a0{int(rank_of)}", parts=parts)
 
 
 def indicator_title(indicator: Indicator, unit: str) -> str:
@@ -107,16 +139,17 @@ def indicator_title(indicator: Indicator, unit: str) -> str:
 def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, decimals: int, riket: bool) -> Table:
     ranked = indicator.direction != "none"
     target = indicator.target is not None
-    columns = [Column("År", numeric=False), Column(home_title), Column("Median\njämförelsegrupp"), Column("Min–max")]
-    columns += [Column("Rang")] if ranked else []
+    columns = [Column("År", numeric=False), Column(home_title), Column("Median\njämförelsegrupp"),
+               Column("Min–max", sheet=("Min", "Max"))]
+    columns += [Column("Rang", sheet=("Rang", "Antal rangordnade"))] if ranked else []
     columns += [Column("Riket")] if riket else []
     columns += [Column("Skillnad\nmot median"), Column("Skillnad\nmot median, %")]
     columns += [Column("Skillnad\nmot mål")] if target else []
     rows = []
     for r in bench.itertuples(index=False):
         cells = [Cell(str(r.period), int(r.period), "0"), _number_cell(r.home_value, decimals),
-                 _number_cell(r.peer_median, decimals), Cell(_range_text(r.peer_min, r.peer_max, decimals))]
-        cells += [Cell(_rank_text(r.rank, r.rank_of))] if ranked else []
+                 _number_cell(r.peer_median, decimals), _range_cell(r.peer_min, r.peer_max, decimals)]
+        cells += [_rank_cell(r.rank, r.rank_of)] if ranked else []
         cells += [_number_cell(r.riket, decimals)] if riket else []
         cells += [_signed_cell(r.diff_to_median, decimals), _percent_cell(r.diff_to_median_pct)]
         cells += [_signed_cell(r.gap_to_target, decimals)] if target else []
@@ -156,9 +189,18 @@ def _missing_note(peers: pd.DataFrame) -> str:
     return "Jämförelsekommuner utan värde i Kolada (ingår inte i median och rang) – " + "; ".join(years) + "."
 
 
-def _missing_mark_note(tables: tuple[Table, ...]) -> str:
+def _missing_mark_note(tables: tuple[Table, ...], source: str) -> str:
     shown = any(cell.text == MISSING for t in tables for row in t.rows for cell in row.cells)
-    return f"{MISSING} = värde saknas i Kolada." if shown else ""
+    return f"{MISSING} (tom cell i kalkylbladet) = värde saknas i {source} eller kan inte beräknas." if shown else ""
+
+
+def _near_zero_note(bench: pd.DataFrame) -> str:
+    hidden = bench["peer_median"].notna() & bench["home_value"].notna() & bench["diff_to_median_pct"].isna()
+    if not hidden.any():
+        return ""
+    years = ", ".join(str(int(p)) for p in bench.loc[hidden, "period"])
+    return (f"Skillnad mot median i procent visas inte för {years}: medianen är noll eller nära noll "
+            "(högst 1 % av det största värdet det året), och en procentsats vore missvisande.")
 
 
 def _rank_note(indicator: Indicator, home_title: str) -> str:
@@ -195,18 +237,30 @@ def _revision_notes(revised: pd.DataFrame, titles: dict[str, str]) -> list[str]:
     return notes
 
 
+def _source_note(indicator: Indicator, checked: dt.date | None, changed: dt.date | None) -> str:
+    """Where the values come from, when they were last checked there and when they last changed."""
+    note = f"Värden: Kolada, nyckeltal {indicator.kpi}"
+    if checked:
+        note += f"; senast kontrollerade mot Kolada {checked:%Y-%m-%d}"
+    if changed and changed != checked:
+        note += f", senast ändrade i datasetet {changed:%Y-%m-%d}"
+    return note + "."
+
+
 def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indicator, home_title: str,
                    comparison: ComparisonSet, unit: str, decimals: int, riket: bool,
-                   revised: pd.DataFrame, fetched: dt.date | None) -> Document:
+                   revised: pd.DataFrame, checked: dt.date | None, changed: dt.date | None) -> Document:
     """The Swedish tables and footnotes of one indicator.
 
     `bench` and `peers` come from `compare.benchmark` and `compare.peer_values` (peers with a
-    `title` column), `revised` from `compare.revised_values`; `fetched` is when the shown values
-    were harvested. Our medians and ranks are labelled as our own, Kolada's values as Kolada's.
+    `title` column), `revised` from `compare.revised_values`; `checked` is when the values were last
+    checked against the source (the last successful harvest of the KPI), `changed` when any of them
+    last changed in the dataset. Our medians and ranks are labelled as our own, Kolada's values as
+    Kolada's.
     """
     label = indicator_title(indicator, unit)
     heading = f"{label} – {home_title} jämfört med {comparison.title}"
-    source = f"Värden: Kolada, nyckeltal {indicator.kpi}" + (f", hämtade {fetched:%Y-%m-%d}." if fetched else ".")
+    source = _source_note(indicator, checked, changed)
     set_note = f"Jämförelsegrupp: {comparison.description}."
     latest = bench[bench["is_latest"]]
     if latest.empty:
@@ -218,6 +272,43 @@ def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indic
     notes = [set_note, _rank_note(indicator, home_title),
              f"Median och min–max: egen beräkning över jämförelsekommunerna med värde, utan {home_title}. "
              f"Skillnad mot median = {home_title} − median, även i procent av medianen.",
-             _missing_note(peers), _target_note(indicator, bench, unit, decimals, home_title),
-             _missing_mark_note(tables), *_revision_notes(revised, titles), source, SOURCE]
+             _near_zero_note(bench), _missing_note(peers), _target_note(indicator, bench, unit, decimals, home_title),
+             _missing_mark_note(tables, "Kolada"), *_revision_notes(revised, titles), source, SOURCE]
     return Document(indicator.id, heading, tables, tuple(n for n in notes if n))
+
+
+OVERVIEW_TITLE = "Indikatorer i jämförelse"
+_TREND_WORDS = {"toward": "närmare målet", "away": "längre från målet", "same": "oförändrad",
+                "reached": "målet nått"}
+_DIRECTION_WORDS = {"toward": "bättre", "away": "sämre", "same": "oförändrad"}
+
+
+def _target_text(value: object, year: object, unit: str, decimals: int) -> str:
+    if is_missing(value):
+        return ""
+    return f"{format_number(value, decimals)}{' ' + unit if unit else ''} år {int(year)}"  # type: ignore[arg-type]
+
+
+def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, comparison: ComparisonSet,
+                   units: list[str], decimals: list[int], indicators: list[Indicator]) -> Document:
+    """The overview of every indicator in the shape the plans use; rows from `compare.overview`."""
+    columns = [Column("Indikator", numeric=False), Column("Nyckeltal", numeric=False), Column("Mål", numeric=False)]
+    columns += [Column(str(y)) for y in years]
+    columns += [Column("Senaste\når"), Column("Median\njämförelsegrupp"), Column("Rang", sheet=("Rang", "Antal rangordnade")),
+                Column("Senaste\nförändring", numeric=False)]
+    table_rows = []
+    for r, unit, dec, ind in zip(rows.to_dict("records"), units, decimals, indicators):
+        words = _TREND_WORDS if ind.target is not None else _DIRECTION_WORDS
+        cells = [Cell(indicator_title(ind, unit)), Cell(ind.kpi), Cell(_target_text(r["target"], r["target_year"], unit, dec))]
+        cells += [_number_cell(r[f"value_{y}"], dec) for y in years]
+        cells += [_int_cell(r["latest_year"]), _number_cell(r["median"], dec), _rank_cell(r["rank"], r["rank_of"]),
+                  Cell(words.get(r["trend"] or "", MISSING))]
+        table_rows.append(Row(tuple(cells)))
+    table = Table(f"{home_title}: värden per år, och jämförelsegruppens median och rang det senaste året med värde",
+                  tuple(columns), tuple(table_rows))
+    notes = [f"Jämförelsegrupp: {comparison.description}.",
+             "Senaste förändring: från det näst senaste till det senaste året med värde, mot målet där ett mål finns, "
+             "annars bättre eller sämre enligt indikatorns riktning.",
+             _missing_mark_note((table,), "källan"), SOURCE]
+    return Document("oversikt", f"{OVERVIEW_TITLE} – {home_title} jämfört med {comparison.title}", (table,),
+                    tuple(n for n in notes if n))

@@ -6,6 +6,8 @@ are lost on the way. Every text is escaped: KPI titles come from Kolada, not fro
 """
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from . import HOME_STYLE, SUMMARY_STYLE, Column, Document, Row, Table
@@ -42,12 +44,33 @@ def _table(table: Table) -> str:
             f"{_header(table.columns)}\n<tbody>\n{body}\n</tbody>\n</table>")
 
 
-def render_html(doc: Document) -> str:
+def _section(doc: Document, chart: bytes | None = None) -> str:
     parts = [f'<h2 style="{_FONT};font-size:12pt">{escape(doc.heading)}</h2>']
     if doc.message:
         parts.append(f"<p>{escape(doc.message)}</p>")
     parts += [_table(t) for t in doc.tables]
+    if chart:  # embedded, so the page is one file that can be e-mailed
+        data = base64.b64encode(chart).decode("ascii")
+        parts.append(f'<p><img src="data:image/png;base64,{data}" alt="{escape(doc.heading)}" '
+                     'style="width:16cm;max-width:100%"></p>')
     parts += [f'<p style="{_FONT};font-size:8pt;margin:2pt 0">{escape(n)}</p>' for n in doc.footnotes]
-    body = "\n".join(parts)
+    return "\n".join(parts)
+
+
+def _page(title: str, body: str) -> str:
     return ('<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{escape(doc.heading)}</title>\n</head>\n<body style=\"{_FONT};font-size:10pt\">\n{body}\n</body>\n</html>\n")
+            f"<title>{escape(title)}</title>\n</head>\n<body style=\"{_FONT};font-size:10pt\">\n{body}\n</body>\n</html>\n")
+
+
+def render_html(doc: Document) -> str:
+    """One Document as a page whose tables paste into Word as real tables."""
+    return _page(doc.heading, _section(doc))
+
+
+def render_report_html(title: str, subtitle: str, overview: Document, docs: Sequence[Document],
+                       charts: Mapping[str, bytes]) -> str:
+    """Every indicator on one self-contained page (charts embedded, no scripts, no external files)."""
+    parts = [f'<h1 style="{_FONT};font-size:16pt">{escape(title)}</h1>', f"<p>{escape(subtitle)}</p>",
+             _section(overview)]
+    parts += [_section(doc, charts.get(doc.indicator_id)) for doc in docs]
+    return _page(title, "\n".join(parts))

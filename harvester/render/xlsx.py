@@ -11,11 +11,14 @@ from collections.abc import Sequence
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import HOME_STYLE, SUMMARY_STYLE, Document, Table
+from . import HOME_STYLE, SUMMARY_STYLE, Cell as DocCell, Column, Document, Table
+from .numbers import MISSING
 
 MAX_SHEET_NAME = 31
+MAX_COLUMN_WIDTH = 80  # characters; Excel allows 255, a readable table far less
 _FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 _HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 _HOME_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -28,9 +31,9 @@ def _font(**style: object) -> Font:
     return Font(name="Calibri", **style)
 
 
-def sheet_names(ids: Sequence[str]) -> list[str]:
-    """Excel's rules: at most 31 characters, none of []:*?/\\, unique regardless of case."""
-    names: list[str] = []
+def sheet_names(ids: Sequence[str], taken: Sequence[str] = ()) -> list[str]:
+    """Excel's rules: at most 31 characters, none of []:*?/\\, unique regardless of case (also against `taken`)."""
+    names: list[str] = list(taken)
     for raw in ids:
         base = raw.translate(_FORBIDDEN)[:MAX_SHEET_NAME] or "Blad"
         name, n = base, 1
@@ -39,39 +42,64 @@ def sheet_names(ids: Sequence[str]) -> list[str]:
             suffix = f"~{n}"
             name = base[: MAX_SHEET_NAME - len(suffix)] + suffix
         names.append(name)
-    return names
+    return names[len(taken):]
+
+
+def _put(ws: Worksheet, row: int, column: int, value: object) -> Cell:
+    """A cell holding `value`; text always as text, so a title starting with "=" is never a formula."""
+    cell = ws.cell(row, column, value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def _sheet_columns(table: Table) -> list[tuple[str, bool]]:
+    """(header, numeric) of each spreadsheet column: a column with `sheet` headers becomes several."""
+    return [(h, col.numeric) for col in table.columns for h in (col.sheet or (col.header,))]
+
+
+def _sheet_values(item: DocCell, col: Column) -> list[tuple[object, str | None]]:
+    """What each spreadsheet column of a cell holds: numbers as numbers, a missing number as nothing."""
+    if col.sheet:
+        parts = item.parts or ((None, None),) * len(col.sheet)
+        return [(value, fmt) for value, fmt in parts]
+    if item.value is not None:
+        return [(item.value, item.number_format)]
+    return [(None if item.text == MISSING else item.text, None)]
 
 
 def _write_table(ws: Worksheet, table: Table, top: int, widths: dict[int, int]) -> int:
     """Write caption, header and rows from row `top`; return the header row and grow `widths`."""
-    ws.cell(top, 1, table.caption).font = _font(bold=True)
+    _put(ws, top, 1, table.caption).font = _font(bold=True)
     header = top + 1
-    for j, col in enumerate(table.columns, start=1):
-        cell = ws.cell(header, j, col.header)
+    columns = _sheet_columns(table)
+    for j, (title, numeric) in enumerate(columns, start=1):
+        cell = _put(ws, header, j, title)
         cell.font, cell.fill, cell.border = _font(bold=True), _HEADER_FILL, _RULE
-        cell.alignment = Alignment(horizontal="right" if col.numeric else "left", vertical="bottom", wrap_text=True)
-        widths[j] = max(widths.get(j, 0), *(round(len(line) * _BOLD_WIDTH) for line in col.header.splitlines()))
-    lines = max(len(col.header.splitlines()) for col in table.columns)
+        cell.alignment = Alignment(horizontal="right" if numeric else "left", vertical="bottom", wrap_text=True)
+        widths[j] = max(widths.get(j, 0), *(round(len(line) * _BOLD_WIDTH) for line in title.splitlines()))
+    lines = max(len(title.splitlines()) for title, _ in columns)
     ws.row_dimensions[header].height = 15 * lines  # neither Excel nor LibreOffice grows a row for wrapped text
     for i, row in enumerate(table.rows, start=header + 1):
-        for j, (item, col) in enumerate(zip(row.cells, table.columns), start=1):
-            cell = ws.cell(i, j, item.value if item.value is not None else item.text)
-            if item.number_format:
-                cell.number_format = item.number_format
-            cell.alignment = Alignment(horizontal="right" if col.numeric else "left")
+        values = [v for item, col in zip(row.cells, table.columns) for v in _sheet_values(item, col)]
+        for j, ((value, fmt), (_, numeric)) in enumerate(zip(values, columns), start=1):
+            cell = _put(ws, i, j, value)
+            if fmt and value is not None:
+                cell.number_format = fmt
+            cell.alignment = Alignment(horizontal="right" if numeric else "left")
             if row.style == HOME_STYLE:
                 cell.font, cell.fill = _font(bold=True), _HOME_FILL
             elif row.style == SUMMARY_STYLE:
                 cell.font = _font(italic=True)
-            widths[j] = max(widths.get(j, 0), len(item.text))
+            widths[j] = max(widths.get(j, 0), len(str(value)) if value is not None else 0)
     return header
 
 
 def _write_sheet(ws: Worksheet, doc: Document) -> None:
-    ws.cell(1, 1, doc.heading).font = _font(bold=True, size=12)
+    _put(ws, 1, 1, doc.heading).font = _font(bold=True, size=12)
     row = 3
     if doc.message:
-        ws.cell(row, 1, doc.message)
+        _put(ws, row, 1, doc.message)
         row += 2
     widths: dict[int, int] = {}
     headers = []
@@ -79,22 +107,28 @@ def _write_sheet(ws: Worksheet, doc: Document) -> None:
         headers.append(_write_table(ws, table, row, widths))
         row = headers[-1] + len(table.rows) + 2
     for note in doc.footnotes:
-        ws.cell(row, 1, note).font = _font(size=9)
+        _put(ws, row, 1, note).font = _font(size=9)
         row += 1
     if headers:
         ws.freeze_panes = ws.cell(headers[0] + 1, 1)
     for j, width in widths.items():
-        ws.column_dimensions[get_column_letter(j)].width = width + 3
+        ws.column_dimensions[get_column_letter(j)].width = min(width + 3, MAX_COLUMN_WIDTH)
     ws.page_setup.orientation = "landscape"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
 
 
-def render_workbook(docs: Sequence[Document]) -> bytes:
-    """The workbook as xlsx bytes, sheets named after the indicator ids in config order."""
+OVERVIEW_SHEET = "Översikt"
+
+
+def render_workbook(docs: Sequence[Document], overview: Document | None = None) -> bytes:
+    """The workbook as xlsx bytes: "Översikt" first when given, then a sheet per indicator in config order."""
     wb = Workbook()
     wb.remove(wb.active)
-    for name, doc in zip(sheet_names([d.indicator_id for d in docs]), docs):
+    if overview is not None:
+        _write_sheet(wb.create_sheet(OVERVIEW_SHEET), overview)
+    taken = [OVERVIEW_SHEET] if overview is not None else []
+    for name, doc in zip(sheet_names([d.indicator_id for d in docs], taken), docs):
         _write_sheet(wb.create_sheet(name), doc)
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -1,0 +1,161 @@
+"""Documents as one Word report (`report.docx`): the deliverable a plan author edits and sends on.
+
+Laid out with python-docx from the same Documents as every other format. Word decides line breaks
+by column width, so the widths are set here from what the cells hold: a numeric column is never
+narrower than its longest number (numbers also carry no-break spaces and word joiners, and their
+cells `noWrap`), and a heading column never narrower than its longest word, so "jämförelsegrupp"
+is never split. The header row repeats on every page; text is Swedish and marked as such.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+from docx import Document as new_word_document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+from docx.table import Table as WordTable, _Cell
+
+from . import HOME_STYLE, SUMMARY_STYLE, Document, Table
+
+FONT = "Calibri"
+TABLE_PT = 8
+PAGE_WIDTH_CM, MARGIN_CM = 21.0, 2.0
+CHART_WIDTH_CM = 16.0
+CM_PER_CHAR = 0.165  # Calibri 8 pt, digits and average letters; bold is about a tenth wider
+CELL_PADDING_CM = 0.3
+MIN_TEXT_COLUMN_CM = 2.2
+_HOME_FILL, _HEADER_FILL = "FFF2CC", "DCE6F1"
+
+
+def _set(element: object, tag: str, **attrs: str) -> None:
+    """Append a WordprocessingML element `tag` with `w:` attributes (what python-docx has no API for)."""
+    child = OxmlElement(tag)
+    for name, value in attrs.items():
+        child.set(qn(f"w:{name}"), value)
+    element.append(child)  # type: ignore[attr-defined]
+
+
+def _styles(word: object) -> None:
+    normal = word.styles["Normal"]  # type: ignore[attr-defined]
+    normal.font.name, normal.font.size = FONT, Pt(10)
+    fonts = normal.element.get_or_add_rPr()
+    _set(fonts, "w:lang", val="sv-SE")
+    for name in ("Title", "Heading 1", "Heading 2"):
+        word.styles[name].font.name = FONT  # type: ignore[attr-defined]
+
+
+def _widths(table: Table) -> list[float]:
+    """Column widths in cm: numbers never break, heading words never break, text columns share the rest."""
+    needed, numeric = [], []
+    for j, col in enumerate(table.columns):
+        words = [w for line in col.header.splitlines() for w in line.split()] or [""]
+        head = max(len(w) for w in words) * 1.1
+        cells = [len(row.cells[j].text) for row in table.rows] or [0]
+        body = max(cells) if col.numeric else min(max(cells), 40)
+        needed.append(max(head, body) * CM_PER_CHAR + CELL_PADDING_CM)
+        numeric.append(col.numeric)
+    room = PAGE_WIDTH_CM - 2 * MARGIN_CM
+    fixed = sum(w for w, n in zip(needed, numeric) if n)
+    text = sum(w for w, n in zip(needed, numeric) if not n)
+    if fixed + text > room and text:
+        scale = max(0.0, room - fixed) / text
+        needed = [w if n else max(MIN_TEXT_COLUMN_CM, w * scale) for w, n in zip(needed, numeric)]
+    return needed
+
+
+def _fill(cell: _Cell, colour: str) -> None:
+    _set(cell._tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill=colour)  # noqa: SLF001
+
+
+def _write_cell(cell: _Cell, text: str, *, numeric: bool, bold: bool = False, italic: bool = False) -> None:
+    paragraph = cell.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT
+    paragraph.paragraph_format.space_after = Pt(0)
+    run = paragraph.add_run(text)
+    run.font.size, run.font.bold, run.font.italic = Pt(TABLE_PT), bold or None, italic or None
+    if numeric:
+        _set(cell._tc.get_or_add_tcPr(), "w:noWrap")  # noqa: SLF001
+
+
+def _header_cell(cell: _Cell, header: str, numeric: bool) -> None:
+    paragraph = cell.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT
+    paragraph.paragraph_format.space_after = Pt(0)
+    lines = header.split("\n")
+    for k, line in enumerate(lines):
+        run = paragraph.add_run(line)
+        run.font.size, run.font.bold = Pt(TABLE_PT), True
+        if k < len(lines) - 1:
+            run.add_break()
+    _fill(cell, _HEADER_FILL)
+
+
+def _table(word: object, table: Table) -> WordTable:
+    caption = word.add_paragraph()  # type: ignore[attr-defined]
+    caption.paragraph_format.keep_with_next = True
+    caption.add_run(table.caption).bold = True
+    grid = word.add_table(rows=1 + len(table.rows), cols=len(table.columns))  # type: ignore[attr-defined]
+    grid.style = "Table Grid"
+    grid.alignment = WD_TABLE_ALIGNMENT.LEFT
+    grid.autofit = False
+    widths = _widths(table)
+    header = grid.rows[0]
+    _set(header._tr.get_or_add_trPr(), "w:tblHeader")  # noqa: SLF001 - repeat on every page
+    for j, col in enumerate(table.columns):
+        _header_cell(header.cells[j], col.header, col.numeric)
+    for i, row in enumerate(table.rows, start=1):
+        _set(grid.rows[i]._tr.get_or_add_trPr(), "w:cantSplit")  # noqa: SLF001
+        for j, (item, col) in enumerate(zip(row.cells, table.columns)):
+            cell = grid.rows[i].cells[j]
+            _write_cell(cell, item.text, numeric=col.numeric, bold=row.style == HOME_STYLE,
+                        italic=row.style == SUMMARY_STYLE)
+            if row.style == HOME_STYLE:
+                _fill(cell, _HOME_FILL)
+    for j, width in enumerate(widths):
+        for cell in grid.columns[j].cells:
+            cell.width = Cm(width)
+    return grid
+
+
+def _notes(word: object, notes: Sequence[str]) -> None:
+    for note in notes:
+        paragraph = word.add_paragraph()  # type: ignore[attr-defined]
+        paragraph.paragraph_format.space_after = Pt(2)
+        run = paragraph.add_run(note)
+        run.font.size, run.font.color.rgb = Pt(8), RGBColor(0x40, 0x40, 0x40)
+
+
+def _section(word: object, doc: Document, chart: bytes | None) -> None:
+    word.add_heading(doc.heading, level=1)  # type: ignore[attr-defined]
+    if doc.message:
+        word.add_paragraph(doc.message)  # type: ignore[attr-defined]
+    for table in doc.tables:
+        _table(word, table)
+        word.add_paragraph()  # type: ignore[attr-defined]
+    if chart:
+        word.add_picture(io.BytesIO(chart), width=Cm(CHART_WIDTH_CM))  # type: ignore[attr-defined]
+    _notes(word, doc.footnotes)
+
+
+def render_docx(title: str, subtitle: str, overview: Document, docs: Sequence[Document],
+                charts: Mapping[str, bytes]) -> bytes:
+    """The Word report: a title, the overview, then a section per indicator with its table, chart and notes."""
+    word = new_word_document()
+    _styles(word)
+    section = word.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(PAGE_WIDTH_CM), Cm(29.7)
+    section.left_margin = section.right_margin = Cm(MARGIN_CM)
+    word.add_heading(title, level=0)
+    word.add_paragraph(subtitle)
+    _section(word, overview, None)
+    for doc in docs:
+        _section(word, doc, charts.get(doc.indicator_id))
+    buffer = io.BytesIO()
+    word.save(buffer)
+    return buffer.getvalue()
