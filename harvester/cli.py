@@ -68,6 +68,17 @@ def _client(config: Config | None, args: argparse.Namespace) -> KoladaClient:
                         limits=limits)
 
 
+OUTPUT_ROOT = Path("output")
+
+
+def output_root(args: argparse.Namespace) -> Path:
+    """`--output`, else `output/<config stem>/`: each config its own dataset and documents, never mixed."""
+    if args.output:
+        return Path(args.output)
+    config = getattr(args, "config", None)
+    return OUTPUT_ROOT / Path(config).stem if config else OUTPUT_ROOT
+
+
 def _prepare_output(root: Path) -> bool:
     """Create the output root if needed; return whether it was created (to undo it on a config error)."""
     existed = root.exists()
@@ -91,7 +102,7 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
     from .harvest import harvest
 
     config = load_config(args.config).with_api_url(args.api_url)
-    root = Path(args.output)
+    root = output_root(args)
     created = _prepare_output(root)
     try:
         with run_lock(root):
@@ -139,13 +150,17 @@ def _compare(config: Config, root: Path, args: argparse.Namespace, harvested: bo
                                       "the previous ones are kept")
     for note in report.notes:  # the tables say so too; not worth a nightly cron mail
         log.info("compare: %s", note)
-    log.info("compare: wrote %d files under %s (tables/, charts/, benchmark.csv)", len(report.files), root)
+    log.info("compare: wrote %d files under %s (report.docx, report.html, tables/, charts/, benchmark.csv)",
+             len(report.files), root)
+    if report.removed:
+        log.info("compare: removed %d files of indicators no longer in the config: %s", len(report.removed),
+                 ", ".join(report.removed))
     return ExitCode.OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    root = Path(args.output)
+    root = output_root(args)
     if not root.is_dir():
         raise ConfigError(f"{root}: no dataset here yet; run `harvester fetch --config {args.config}` first")
     with run_lock(root):
@@ -160,14 +175,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .status import print_status
 
     config = load_config(args.config) if args.config else None
-    print_status(Path(args.output), config, sys.stdout)
+    print_status(output_root(args), config, sys.stdout)
     return ExitCode.OK
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
     from .status import print_changes
 
-    print_changes(Path(args.output), args.since, sys.stdout, csv=args.csv)
+    print_changes(output_root(args), args.since, sys.stdout, csv=args.csv)
     return ExitCode.OK
 
 
@@ -232,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--cache", help=f"HTTP cache file (default {default_cache_path()})")
     net.add_argument("--no-cache", action="store_true", help="do not read or write the HTTP cache")
     out = argparse.ArgumentParser(add_help=False)
-    out.add_argument("--output", default="output", help="dataset root (default: output)")
+    out.add_argument("--output", help=f"dataset root (default: {OUTPUT_ROOT}/<config file name without .toml>, "
+                                      f"so two configs never share one; {OUTPUT_ROOT} without a config)")
     cfg = argparse.ArgumentParser(add_help=False)
     cfg.add_argument("--config", required=True, help="the TOML config, e.g. config/kpis.toml")
     fetch_opts = argparse.ArgumentParser(add_help=False)
@@ -256,8 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=parents, help=help_text, description=help_text)
         p.set_defaults(func=func)
         if name == "status":
-            p.add_argument("--config", help="show newest periods per indicator of this config")
+            p.add_argument("--config", help="show newest periods per indicator of this config (and read its dataset)")
         if name == "changes":
+            p.add_argument("--config", help="the config whose dataset to read (for the default --output)")
             p.add_argument("--since", type=_date, help="only changes detected on or after this date")
             p.add_argument("--csv", action="store_true", help="machine-readable output")
         if name == "groups":

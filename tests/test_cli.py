@@ -228,3 +228,39 @@ def test_revised_value_is_footnoted_in_the_tables(small_fake, harvester, tmp_pat
     assert "Värdet för Eskilstuna 2022 har reviderats av Kolada (tidigare 1\u00a0303, nu 4\u00a0242" in table
     later = harvester("compare", "--config", str(config), "--output", str(out), "--revised-since", "2099-01-01")
     assert later.code == 0 and "reviderats" not in (out / "tables" / "n35001.md").read_text(encoding="utf-8")
+
+
+def test_each_config_gets_its_own_output_folder(small_fake, harvester, tmp_path, monkeypatch) -> None:
+    """Issue 7: two configs run without --output never mix their tables."""
+    monkeypatch.chdir(tmp_path)
+    first = write_config(tmp_path / "vp2024.toml", kpis=("N35001",))
+    second = write_config(tmp_path / "namndplan.toml", kpis=("N33817",))
+    for config in (first, second):
+        assert harvester("run", "--config", str(config), "--api-url", small_fake.base_url).code == ExitCode.OK
+    assert (tmp_path / "output/vp2024/tables/n35001.md").exists()
+    assert (tmp_path / "output/namndplan/tables/n33817.md").exists()
+    assert not (tmp_path / "output/vp2024/tables/n33817.md").exists()
+    status = harvester("status", "--config", str(first))
+    assert status.code == 0 and "N35001" in status.out
+
+
+def test_documents_that_cannot_be_written_keep_the_previous_ones(small_fake, harvester, tmp_path) -> None:
+    """Issue 7: exit 7 and the old report stays whole when the disk is full during compare."""
+    import resource
+    import signal
+
+    from tests.conftest import run_cli_subprocess
+
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35001", "N33817"))
+    out = tmp_path / "out"
+    assert harvester("run", "--config", str(config), "--api-url", small_fake.base_url, "--output", str(out)).code == 0
+    before = snapshot(out)
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # the tables fit, the charts and reports do not
+
+    result = run_cli_subprocess(["compare", "--config", str(config), "--output", str(out)], preexec_fn=small_files)
+    assert result.returncode == ExitCode.OUTPUT, result.stderr
+    assert "could not be written" in result.stderr and "previous ones are kept" in result.stderr
+    assert snapshot(out) == before

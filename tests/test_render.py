@@ -209,3 +209,62 @@ def test_chart_is_a_word_sized_png(values):
     assert png.startswith(b"\x89PNG")
     height, width, _ = matplotlib.image.imread(io.BytesIO(png)).shape
     assert abs(width - 1260) <= 2 and 700 <= height <= 1000  # 16 × 9 cm at 200 dpi
+
+
+HOSTILE = ["=HYPERLINK(\"http://x\")", "Kostnad $x^2$ \\frac{1}{2}", "Tab\tand\nnewline | pipe", "bell\x07 and\x1b esc",
+           "<script>alert(1)</script>", "x" * 40_000]
+
+
+@pytest.mark.parametrize("label", HOSTILE, ids=["formula", "mathtext", "newline-pipe", "control", "script", "long"])
+def test_hostile_text_is_plain_text_in_every_output(label):
+    """Issues 8.12 and 9.6: text from Kolada or a config never becomes a formula, markup, math or a crash."""
+    import warnings
+
+    from harvester.render.text import plain
+
+    ind = Indicator(id="fientlig", label=label, kpi="N00001", direction="lower", target=Target(1250.0, 2027))
+    doc = document(ind)
+    md = render_markdown(doc)
+    blocks, block = [], []  # consecutive table lines: each table's rows keep its number of cells
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            block.append(line.replace("\\|", "").count("|"))
+        elif block:
+            blocks, block = blocks + [block], []
+    assert len(blocks) == 2 and all(len(set(b)) == 1 for b in blocks)
+    html = render_html(doc)
+    assert "<script>" not in html
+    wb = openpyxl.load_workbook(io.BytesIO(render_workbook([doc])))
+    ws = wb.worksheets[0]
+    assert ws.cell(1, 1).data_type == "s"  # stored as text even when it starts with "="
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    assert all(len(str(c.value or "")) <= 32_767 for row in ws.iter_rows() for c in row)
+    assert all((d.width or 0) <= 255 for d in ws.column_dimensions.values())
+    peers = compare.peer_values(VALUES, ind, HOME, PEERS)
+    peers["title"] = peers["municipality_id"].map(TITLES).replace("Ettby", label[:60])
+    bench = compare.benchmark(VALUES, ind, HOME, PEERS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would reach cron mail under --quiet
+        png = render_chart(bench, peers, title=plain(label), home_title="Hemby", unit="kr/inv", decimals=0,
+                           direction="lower", target=ind.target, riket=True)
+    assert png.startswith(b"\x89PNG")
+
+
+def test_a_big_group_gets_a_distribution_and_the_legend_only_what_has_data():
+    """Issue 7: 290 peers are drawn as a distribution (no 290 labels), and no Riket entry without Riket data."""
+    import time
+
+    peers_ids = [f"{i:04d}" for i in range(1, 291)]
+    rows = {p: {2021: 100.0 + i, 2022: 110.0 + i} for i, p in enumerate(peers_ids)}
+    rows[HOME] = {2021: 150.0, 2022: 140.0}
+    values = values_frame(rows)
+    ind = Indicator(id="stor", label="Stor grupp", kpi="N00001", direction="lower")
+    peers = compare.peer_values(values, ind, HOME, peers_ids)
+    peers["title"] = peers["municipality_id"].map(lambda m: f"Kommun {m}")
+    bench = compare.benchmark(values, ind, HOME, peers_ids)
+    clock = time.perf_counter()
+    png = render_chart(bench, peers, title="Stor grupp", home_title="Hemby", unit="kr/inv", decimals=0,
+                       direction="lower", target=None, riket=True)
+    assert time.perf_counter() - clock < 3  # a bound against relayout of 290 labels, not a benchmark
+    image = matplotlib.image.imread(io.BytesIO(png))
+    assert image.shape[0] < 1000  # a fixed height, not 0.3 cm per municipality

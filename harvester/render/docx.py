@@ -12,7 +12,7 @@ import io
 from collections.abc import Mapping, Sequence
 
 from docx import Document as new_word_document
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -24,10 +24,10 @@ from . import HOME_STYLE, SUMMARY_STYLE, Document, Table
 
 FONT = "Calibri"
 TABLE_PT = 8
-PAGE_WIDTH_CM, MARGIN_CM = 21.0, 2.0
+PAGE_WIDTH_CM, PAGE_HEIGHT_CM, MARGIN_CM = 21.0, 29.7, 1.8
 CHART_WIDTH_CM = 16.0
-CM_PER_CHAR = 0.165  # Calibri 8 pt, digits and average letters; bold is about a tenth wider
-CELL_PADDING_CM = 0.3
+CM_PER_CHAR = 0.16  # Calibri 8 pt: digits are 0.507 em; letters about the same on average
+CELL_PADDING_CM = 0.45  # Word's default cell margins, 0.19 cm each side, and a little air
 MIN_TEXT_COLUMN_CM = 2.2
 _HOME_FILL, _HEADER_FILL = "FFF2CC", "DCE6F1"
 
@@ -49,8 +49,8 @@ def _styles(word: object) -> None:
         word.styles[name].font.name = FONT  # type: ignore[attr-defined]
 
 
-def _widths(table: Table) -> list[float]:
-    """Column widths in cm: numbers never break, heading words never break, text columns share the rest."""
+def _needed(table: Table) -> tuple[list[float], list[bool]]:
+    """The width each column needs in cm so no number and no heading word breaks, and which are numeric."""
     needed, numeric = [], []
     for j, col in enumerate(table.columns):
         words = [w for line in col.header.splitlines() for w in line.split()] or [""]
@@ -59,12 +59,26 @@ def _widths(table: Table) -> list[float]:
         body = max(cells) if col.numeric else min(max(cells), 40)
         needed.append(max(head, body) * CM_PER_CHAR + CELL_PADDING_CM)
         numeric.append(col.numeric)
-    room = PAGE_WIDTH_CM - 2 * MARGIN_CM
+    return needed, numeric
+
+
+def _fits(doc: Document, room: float) -> bool:
+    """Whether every table of `doc` fits `room` cm with its text columns at their narrowest."""
+    for table in doc.tables:
+        needed, numeric = _needed(table)
+        if sum(w if n else min(w, MIN_TEXT_COLUMN_CM) for w, n in zip(needed, numeric)) > room:
+            return False
+    return True
+
+
+def _widths(table: Table, room: float) -> list[float]:
+    """Column widths in cm: numbers never break, heading words never break, text columns share the rest."""
+    needed, numeric = _needed(table)
     fixed = sum(w for w, n in zip(needed, numeric) if n)
     text = sum(w for w, n in zip(needed, numeric) if not n)
     if fixed + text > room and text:
         scale = max(0.0, room - fixed) / text
-        needed = [w if n else max(MIN_TEXT_COLUMN_CM, w * scale) for w, n in zip(needed, numeric)]
+        needed = [w if n else max(min(w, MIN_TEXT_COLUMN_CM), w * scale) for w, n in zip(needed, numeric)]
     return needed
 
 
@@ -95,7 +109,7 @@ def _header_cell(cell: _Cell, header: str, numeric: bool) -> None:
     _fill(cell, _HEADER_FILL)
 
 
-def _table(word: object, table: Table) -> WordTable:
+def _table(word: object, table: Table, room: float) -> WordTable:
     caption = word.add_paragraph()  # type: ignore[attr-defined]
     caption.paragraph_format.keep_with_next = True
     caption.add_run(table.caption).bold = True
@@ -103,7 +117,7 @@ def _table(word: object, table: Table) -> WordTable:
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.LEFT
     grid.autofit = False
-    widths = _widths(table)
+    widths = _widths(table, room)
     header = grid.rows[0]
     _set(header._tr.get_or_add_trPr(), "w:tblHeader")  # noqa: SLF001 - repeat on every page
     for j, col in enumerate(table.columns):
@@ -116,9 +130,11 @@ def _table(word: object, table: Table) -> WordTable:
                         italic=row.style == SUMMARY_STYLE)
             if row.style == HOME_STYLE:
                 _fill(cell, _HOME_FILL)
+    _set(grid._tbl.tblPr, "w:tblLayout", type="fixed")  # noqa: SLF001 - our widths, not the word processor's
     for j, width in enumerate(widths):
+        grid.columns[j].width = Cm(width)  # the grid LibreOffice reads
         for cell in grid.columns[j].cells:
-            cell.width = Cm(width)
+            cell.width = Cm(width)  # the cell widths Word reads
     return grid
 
 
@@ -130,12 +146,26 @@ def _notes(word: object, notes: Sequence[str]) -> None:
         run.font.size, run.font.color.rgb = Pt(8), RGBColor(0x40, 0x40, 0x40)
 
 
-def _section(word: object, doc: Document, chart: bytes | None) -> None:
+def _page(word: object, landscape: bool) -> float:
+    """Start a new page section in the orientation asked for; return the width tables may use."""
+    section = word.add_section(WD_SECTION.NEW_PAGE)  # type: ignore[attr-defined]
+    _orient(section, landscape)
+    return section.page_width.cm - 2 * MARGIN_CM
+
+
+def _orient(section: object, landscape: bool) -> None:
+    long, short = Cm(PAGE_HEIGHT_CM), Cm(PAGE_WIDTH_CM)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT  # type: ignore[attr-defined]
+    section.page_width, section.page_height = (long, short) if landscape else (short, long)  # type: ignore[attr-defined]
+    section.left_margin = section.right_margin = Cm(MARGIN_CM)  # type: ignore[attr-defined]
+
+
+def _section(word: object, doc: Document, chart: bytes | None, room: float) -> None:
     word.add_heading(doc.heading, level=1)  # type: ignore[attr-defined]
     if doc.message:
         word.add_paragraph(doc.message)  # type: ignore[attr-defined]
     for table in doc.tables:
-        _table(word, table)
+        _table(word, table, room)
         word.add_paragraph()  # type: ignore[attr-defined]
     if chart:
         word.add_picture(io.BytesIO(chart), width=Cm(CHART_WIDTH_CM))  # type: ignore[attr-defined]
@@ -147,15 +177,16 @@ def render_docx(title: str, subtitle: str, overview: Document, docs: Sequence[Do
     """The Word report: a title, the overview, then a section per indicator with its table, chart and notes."""
     word = new_word_document()
     _styles(word)
-    section = word.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(PAGE_WIDTH_CM), Cm(29.7)
-    section.left_margin = section.right_margin = Cm(MARGIN_CM)
+    _orient(word.sections[0], landscape=False)
+    portrait = PAGE_WIDTH_CM - 2 * MARGIN_CM
     word.add_heading(title, level=0)
     word.add_paragraph(subtitle)
-    _section(word, overview, None)
-    for doc in docs:
-        _section(word, doc, charts.get(doc.indicator_id))
+    landscape = False
+    for doc, chart in [(overview, None), *((d, charts.get(d.indicator_id)) for d in docs)]:
+        wide = not _fits(doc, portrait)  # a table too wide for a portrait page gets a landscape one
+        room = _page(word, wide) if wide or landscape else portrait
+        landscape = wide
+        _section(word, doc, chart, room)
     buffer = io.BytesIO()
     word.save(buffer)
     return buffer.getvalue()
