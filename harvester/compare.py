@@ -143,13 +143,6 @@ def _years_listed(rows: pd.DataFrame, years: Iterable[int] | None) -> list[int]:
     return [p for p in span if wanted is None or p in wanted]
 
 
-def _rank(values: pd.Series, direction: str) -> pd.Series:
-    """1 + the number strictly better: pandas' method="min" is exactly that."""
-    if direction == "none":
-        return pd.Series(pd.NA, index=values.index, dtype="Int64")
-    return values.rank(method="min", ascending=direction == "lower").astype("Int64")
-
-
 def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids: Sequence[str],
                 riket_id: str | None = RIKET, years: Iterable[int] | None = None) -> pd.DataFrame:
     """The value of the home municipality, each peer and Riket per listed year, with yearly ranks.
@@ -172,63 +165,67 @@ def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_i
     ranked = rows["role"].isin([HOME, PEER]) & rows["value"].notna()
     rows["rank"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     rows["rank_of"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
-    for _, idx in rows[ranked].groupby("period").groups.items():
-        rows.loc[idx, "rank"] = _rank(rows.loc[idx, "value"], indicator.direction)
-        rows.loc[idx, "rank_of"] = len(idx) if indicator.direction != "none" else pd.NA
+    if indicator.direction != "none" and ranked.any():
+        by_year = rows.loc[ranked].groupby("period")["value"]
+        rows.loc[ranked, "rank"] = by_year.rank(method="min", ascending=indicator.direction == "lower").astype("Int64")
+        rows.loc[ranked, "rank_of"] = by_year.transform("count").astype("Int64")
     rows["indicator"], rows["kpi"], rows["gender"] = indicator.id, indicator.kpi, indicator.gender
     return rows[PEER_COLUMNS].reset_index(drop=True)
 
 
-_STATS = ["home_value", "peer_median", "peer_mean", "peer_min", "peer_max", "peer_q1", "peer_q3", "peer_n",
-          "peer_missing", "rank", "rank_of", "percentile", "riket", "diff_to_median", "diff_to_median_pct"]
+def _year_stats(rows: pd.DataFrame, direction: str, n_peers: int) -> pd.DataFrame:
+    """Per year of `peer_values` rows: the home value, the peers' spread, rank, percentile and Riket.
 
-
-def _year_stats(year: pd.DataFrame, direction: str, n_peers: int) -> dict[str, object]:
-    """The `_STATS` of one year's `peer_values` rows."""
-    home = year.loc[year["role"] == HOME]
-    home_value = float(home["value"].iloc[0])
-    peers = year.loc[(year["role"] == PEER) & year["value"].notna(), "value"]
-    riket = year.loc[year["role"] == RIKET_ROLE, "value"]
-    ranked = direction != "none" and pd.notna(home_value)
-    median = peers.median()  # NaN without peers, as are mean, min, max and the quartiles
-    worse = peers > home_value if direction == "lower" else peers < home_value
-    return {
-        "home_value": home_value,
-        "peer_median": median,
-        "peer_mean": peers.mean(),
-        "peer_min": peers.min(),
-        "peer_max": peers.max(),
-        "peer_q1": peers.quantile(0.25),
-        "peer_q3": peers.quantile(0.75),
-        "peer_n": len(peers),
-        "peer_missing": n_peers - len(peers),
-        "rank": home["rank"].iloc[0] if ranked else pd.NA,
-        "rank_of": home["rank_of"].iloc[0] if ranked else pd.NA,
-        "percentile": 100.0 * worse.sum() / len(peers) if ranked and len(peers) else float("nan"),
-        "riket": float(riket.iloc[0]) if len(riket) else float("nan"),
-        "diff_to_median": home_value - median,
-        "diff_to_median_pct": _percent_of(home_value - median, median, max(abs(home_value), peers.abs().max())),
-    }
-
-
-def _percent_of(difference: float, median: float, scale: float) -> float:
-    """100 × difference / |median|, or NaN when the median is missing, zero or near zero (see NEAR_ZERO)."""
-    if pd.isna(median) or pd.isna(difference) or not abs(median) > NEAR_ZERO * (scale if pd.notna(scale) else 0.0):
-        return float("nan")
-    return 100.0 * difference / abs(median)
+    Computed for all years at once (one groupby each), since a compare of 168 indicators against
+    290 municipalities must not loop over years in Python.
+    """
+    years = pd.Index(sorted(rows["period"].unique()), name="period")
+    home = rows.loc[rows["role"] == HOME].set_index("period").reindex(years)
+    riket = rows.loc[rows["role"] == RIKET_ROLE].set_index("period")["value"].reindex(years)
+    peers = rows.loc[(rows["role"] == PEER) & rows["value"].notna(), ["period", "value"]]
+    spread = peers.groupby("period")["value"]
+    out = pd.DataFrame({
+        "home_value": home["value"],
+        "peer_median": spread.median(), "peer_mean": spread.mean(), "peer_min": spread.min(), "peer_max": spread.max(),
+        "peer_q1": spread.quantile(0.25), "peer_q3": spread.quantile(0.75),
+        "peer_n": spread.count(), "riket": riket}, index=years)
+    out["peer_n"] = out["peer_n"].fillna(0).astype("int64")
+    out["peer_missing"] = n_peers - out["peer_n"]
+    ranked = direction != "none"
+    out["rank"] = home["rank"] if ranked else pd.NA
+    out["rank_of"] = home["rank_of"] if ranked else pd.NA
+    if ranked:
+        against = peers.assign(home=peers["period"].map(out["home_value"]))
+        worse = against["value"] > against["home"] if direction == "lower" else against["value"] < against["home"]
+        share = 100.0 * worse.groupby(against["period"]).sum() / out["peer_n"].where(out["peer_n"] > 0)
+        out["percentile"] = share.reindex(years).where(out["home_value"].notna())
+    else:
+        out["percentile"] = float("nan")
+    out["diff_to_median"] = out["home_value"] - out["peer_median"]
+    scale = pd.concat([out["home_value"].abs(), peers.assign(v=peers["value"].abs()).groupby("period")["v"].max()],
+                      axis=1).max(axis=1).reindex(years)
+    near_zero = ~(out["peer_median"].abs() > NEAR_ZERO * scale.fillna(0.0))
+    out["diff_to_median_pct"] = (100.0 * out["diff_to_median"] / out["peer_median"].abs()).mask(near_zero)
+    return out.reset_index()
 
 
 def benchmark(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids: Sequence[str],
-              riket_id: str | None = RIKET, years: Iterable[int] | None = None) -> pd.DataFrame:
+              riket_id: str | None = RIKET, years: Iterable[int] | None = None,
+              rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per listed year: the home value against the set's median, spread, rank and Riket.
 
     Columns: BENCHMARK_COLUMNS (definitions in the module docstring). `is_latest` marks the year
-    the latest-year comparison uses (see `latest_year`).
+    the latest-year comparison uses (see `latest_year`). `rows`: this indicator's `peer_values`,
+    when the caller has them already.
     """
-    rows = peer_values(values, indicator, home_id, peer_ids, riket_id, years)
+    rows = peer_values(values, indicator, home_id, peer_ids, riket_id, years) if rows is None else rows
     n_peers = len({p for p in peer_ids if p != home_id})
-    out = pd.DataFrame([{"period": int(period), **_year_stats(year, indicator.direction, n_peers)}
-                        for period, year in rows.groupby("period", sort=True)]).reindex(columns=["period", *_STATS])
+    if rows.empty:
+        out = pd.DataFrame(columns=["period", "home_value", "peer_median", "peer_mean", "peer_min", "peer_max",
+                                    "peer_q1", "peer_q3", "peer_n", "riket", "peer_missing", "rank", "rank_of",
+                                    "percentile", "diff_to_median", "diff_to_median_pct"])
+    else:
+        out = _year_stats(rows, indicator.direction, n_peers)
     target = indicator.target
     out = out.assign(indicator=indicator.id, kpi=indicator.kpi, label=indicator.label, gender=indicator.gender,
                      direction=indicator.direction, home_id=home_id,

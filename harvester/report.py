@@ -13,17 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import compare, store
 from .config import Config
 from .names import RIKET, NotFound, match_municipality
 from .render import build_document, build_overview, indicator_title
-from .render.charts import render_charts
+from .render.charts import ChartRenderer
 from .render.docx import render_docx
 from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown
@@ -58,21 +60,43 @@ def _changed(values: pd.DataFrame, kpi: str) -> dt.date | None:
     return stamps.max().date() if stamps.notna().any() else None
 
 
-def _write_all(root: Path, outputs: dict[str, bytes]) -> list[Path]:
-    """Every output in place, or none: temporary files first, then one `os.replace` each."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for relpath, data in outputs.items():
-            target = root / relpath
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            staged.append((tmp, target))
-            store.write_durably(tmp, data)
-        for tmp, target in staged:
-            os.replace(tmp, target)
-    finally:
-        for tmp, _ in staged:
+class Staged:
+    """Outputs written to temporary names as soon as they are made, moved into place all together.
+
+    Memory holds one output at a time, not all of them; and nothing replaces a previous document
+    until every new one is written (a full disk fails the compare and keeps the old set).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, Path] = {}
+
+    def tmp(self, relpath: str) -> Path:
+        """A temporary path beside `relpath`, staged under that name (for writers that want a path)."""
+        target = self.root / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.files[relpath] = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        return self.files[relpath]
+
+    def put(self, relpath: str, data: bytes) -> None:
+        store.write_durably(self.tmp(relpath), data)
+
+    def put_text(self, relpath: str, parts: Iterable[str]) -> None:
+        """A text file written part by part (UTF-8), never whole in memory."""
+        with open(self.tmp(relpath), "w", encoding="utf-8") as fh:
+            for part in parts:
+                fh.write(part)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def commit(self) -> list[Path]:
+        for relpath, tmp in self.files.items():
+            os.replace(tmp, self.root / relpath)
+        return [self.root / r for r in self.files]
+
+    def discard(self) -> None:
+        for tmp in self.files.values():
             tmp.unlink(missing_ok=True)
-    return [target for _, target in staged]
 
 
 def _remove_stale(root: Path, written: set[str]) -> list[str]:
@@ -104,18 +128,30 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
     empty or does not know the configured municipalities, OSError when the files cannot be written.
     """
     root = Path(root)
-    today = today or dt.date.today()
+    staged = Staged(root)
+    # Chart workers are forked first, while this process holds nothing but its imports.
+    with ChartRenderer(expected=len(config.indicators)) as charts:
+        try:
+            result = _compute_and_stage(config, root, revised_since, today or dt.date.today(), staged, charts)
+            written = staged.commit()
+        finally:
+            staged.discard()
+    removed = _remove_stale(root, set(staged.files))
+    return ReportResult(files=tuple(written), notes=result, removed=tuple(removed))
+
+
+def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None, today: dt.date, staged: Staged,
+                       charts: ChartRenderer) -> tuple[str, ...]:
+    """Every output of the report, staged; one indicator's values in memory at a time."""
     fetch = f"`harvester fetch --config {config.path} --output {root}`"
     municipalities = store.read_table(root, "municipalities")
-    values = store.read_values(root, config.kpis)
-    if municipalities.empty or values.empty:
+    stored = set(store.stored_kpis(root))
+    if municipalities.empty or not stored & set(config.kpis):
         raise ReportError(f"no harvested values under {root} for the KPIs of {config.path}: run {fetch} first")
     home_id = _resolve(config.home, municipalities, "[home] municipality", fetch)
     extra_ids = [_resolve(m, municipalities, "[comparison] municipalities", fetch) for m in config.municipalities]
     titles = dict(zip(municipalities["id"], municipalities["title"]))
     home_title = titles[home_id]
-    if not (values["municipality_id"] == home_id).any():
-        raise ReportError(f"the dataset under {root} has no values for {home_title} ({home_id}): run {fetch} first")
     try:
         peers_set = compare.comparison_set(store.read_table(root, "groups"), config.groups, extra_ids, home_id, titles)
     except ValueError as exc:
@@ -129,65 +165,71 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
     riket_id = RIKET if config.riket else None
 
     notes: list[str] = []
-    outputs: dict[str, bytes] = {}
-    benches, all_peers, docs, units, decimals, jobs = [], [], [], [], [], []
-    for ind in config.indicators:
-        peers = compare.peer_values(values, ind, home_id, peers_set.peer_ids, riket_id, years)
-        peers["title"] = peers["municipality_id"].map(titles).fillna(peers["municipality_id"])
-        bench = compare.benchmark(values, ind, home_id, peers_set.peer_ids, riket_id, years)
-        unit = compare.unit_of(ind, kpi_titles.get(ind.kpi))
-        places = compare.default_decimals(ind, peers["value"])
-        revised = (compare.revised_values(revisions, peers, ind, revised_since) if revised_since
-                   else revisions.iloc[0:0])
-        last_check = checked.get(ind.kpi)
-        doc = build_document(bench, peers, indicator=ind, home_title=home_title, comparison=peers_set, unit=unit,
-                             decimals=places, riket=config.riket, revised=revised,
-                             checked=last_check.date() if last_check is not None else None,
-                             changed=_changed(values, ind.kpi))
-        outputs[f"{TABLES_DIR}/{ind.id}.md"] = render_markdown(doc).encode("utf-8")
-        outputs[f"{TABLES_DIR}/{ind.id}.html"] = render_html(doc).encode("utf-8")
-        if compare.latest_year(bench) is None:
-            notes.append(f"{ind.id}: no values for {home_title} ({ind.kpi}, gender {ind.gender}); table without "
-                         "comparison, no chart")
-        else:
-            jobs.append({"bench": bench, "peers": peers, "title": indicator_title(ind, unit), "home_title": home_title,
-                         "unit": unit, "decimals": places, "direction": ind.direction, "target": ind.target,
-                         "riket": config.riket})
-        benches.append(bench)
-        all_peers.append(peers)
-        docs.append(doc)
-        units.append(unit)
-        decimals.append(places)
+    benches, docs, units, decimals = [], [], [], []
+    newest, home_seen = None, False
+    peers_file: pq.ParquetWriter | None = None
+    try:
+        for ind in config.indicators:
+            own = store.read_values(root, [ind.kpi])
+            home_seen = home_seen or bool((own["municipality_id"] == home_id).any())
+            have = own.loc[own["value"].notna(), "period"]
+            newest = max(filter(None, [newest, int(have.max()) if len(have) else None]), default=None)
+            peers = compare.peer_values(own, ind, home_id, peers_set.peer_ids, riket_id, years)
+            peers["title"] = peers["municipality_id"].map(titles).fillna(peers["municipality_id"])
+            bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers)
+            unit = compare.unit_of(ind, kpi_titles.get(ind.kpi))
+            places = compare.default_decimals(ind, peers["value"])
+            revised = (compare.revised_values(revisions, peers, ind, revised_since) if revised_since
+                       else revisions.iloc[0:0])
+            last_check = checked.get(ind.kpi)
+            doc = build_document(bench, peers, indicator=ind, home_title=home_title, comparison=peers_set, unit=unit,
+                                 decimals=places, riket=config.riket, revised=revised,
+                                 checked=last_check.date() if last_check is not None else None,
+                                 changed=_changed(own, ind.kpi))
+            staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
+            staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
+            if compare.latest_year(bench) is None:
+                notes.append(f"{ind.id}: no values for {home_title} ({ind.kpi}, gender {ind.gender}); table without "
+                             "comparison, no chart")
+            else:
+                charts.submit(ind.id, bench=bench, peers=peers, title=indicator_title(ind, unit), home_title=home_title,
+                              unit=unit, decimals=places, direction=ind.direction, target=ind.target,
+                              riket=config.riket)
+            table = pa.Table.from_pandas(peers, preserve_index=False)
+            if peers_file is None:
+                peers_file = pq.ParquetWriter(staged.tmp("peers.parquet"), table.schema, compression="zstd")
+            peers_file.write_table(table.cast(peers_file.schema))
+            benches.append(bench.assign(unit=unit))
+            docs.append(doc)
+            units.append(unit)
+            decimals.append(places)
+    finally:
+        if peers_file is not None:
+            peers_file.close()
+    if not home_seen:
+        raise ReportError(f"the dataset under {root} has no values for {home_title} ({home_id}): run {fetch} first")
 
-    charted = [ind.id for ind, bench in zip(config.indicators, benches) if compare.latest_year(bench) is not None]
-    charts = dict(zip(charted, render_charts(jobs)))
-    for ind_id, png in charts.items():
-        outputs[f"{CHARTS_DIR}/{ind_id}.png"] = png
-
+    # What needs no chart first, while the chart workers finish.
     overview_years, overview_rows = compare.overview(benches, list(config.indicators))
     overview = build_overview(overview_years, overview_rows, home_title=home_title, comparison=peers_set, units=units,
                               decimals=decimals, indicators=list(config.indicators))
-    outputs[f"{TABLES_DIR}/overview.md"] = render_markdown(overview).encode("utf-8")
-    outputs[f"{TABLES_DIR}/overview.html"] = render_html(overview).encode("utf-8")
-    outputs[f"{TABLES_DIR}/benchmark.xlsx"] = render_workbook(docs, overview)
-    title, subtitle = _title(home_title, peers_set.title, values, today)
-    outputs[REPORT_DOCX] = render_docx(title, subtitle, overview, docs, charts)
-    outputs[REPORT_HTML] = render_report_html(title, subtitle, overview, docs, charts).encode("utf-8")
-
-    benchmark = pd.concat([b.assign(unit=u) for b, u in zip(benches, units)], ignore_index=True)
-    outputs["benchmark.parquet"] = _parquet(benchmark)
-    outputs["benchmark.csv"] = benchmark.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    outputs["peers.parquet"] = _parquet(pd.concat(all_peers, ignore_index=True))
-    for folder in (TABLES_DIR, CHARTS_DIR):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-    written = _write_all(root, outputs)
-    removed = _remove_stale(root, set(outputs))
-    return ReportResult(files=tuple(written), notes=tuple(notes), removed=tuple(removed))
+    staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
+    staged.put(f"{TABLES_DIR}/overview.html", render_html(overview).encode("utf-8"))
+    staged.put(f"{TABLES_DIR}/benchmark.xlsx", render_workbook(docs, overview))
+    benchmark = pd.concat(benches, ignore_index=True)
+    staged.put("benchmark.parquet", _parquet(benchmark))
+    staged.put("benchmark.csv", benchmark.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    drawn = charts.results()
+    for ind_id, png in drawn.items():
+        staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
+    title, subtitle = _title(home_title, peers_set.title, newest, today)
+    staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, docs, drawn))
+    staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, docs, drawn))
+    return tuple(notes)
 
 
-def _title(home_title: str, comparison: str, values: pd.DataFrame, today: dt.date) -> tuple[str, str]:
+def _title(home_title: str, comparison: str, newest: int | None, today: dt.date) -> tuple[str, str]:
     """The report's title line and the line under it: who, compared with whom, and how new the data is."""
-    newest = int(values.loc[values["value"].notna(), "period"].max())
     return (f"{home_title} jämfört med {comparison}",
             f"Nyckeltal till och med {newest}, sammanställda {today:%Y-%m-%d} från Kolada. "
             "Medianer, rang och skillnader: egen bearbetning.")

@@ -36,7 +36,7 @@ from .httpcache import CACHE_ERRORS, cached_session
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"harvester/{__version__} (Kolada and open-data comparison harvester for municipal plans; python-requests)"
-UNREACHABLE_SECONDS = 10.0  # a wrong host name or a closed port: give up well within 15 s
+UNREACHABLE_SECONDS = 6.0  # a wrong host name or a closed port: give up well within 15 s
 MAX_ATTEMPTS = 12
 MAX_REDIRECTS = 5
 CHUNK = 1 << 16

@@ -42,6 +42,11 @@ def setup(small_fake, harvester, tmp_path):  # type: ignore[no-untyped-def]
     return args, out
 
 
+def give_up_soon(args: tuple[str, ...]) -> None:
+    """A short retry budget for tests of persistent faults: what they prove needs no minutes of retrying."""
+    write_config(Path(args[2]), kpis=("N35001", "N33817"), timeout=1, retry_seconds=1)
+
+
 def stored_value(out: Path) -> float:
     values = store.read_values(out, ["N35001"])
     return float(values[(values.municipality_id == "0484") & (values.period == 2022)]["value"].iloc[0])
@@ -67,7 +72,7 @@ def test_transient_fault_is_retried_to_success(setup, small_fake, harvester, kin
 @pytest.mark.parametrize("kind,opts", FAULTS)
 def test_persistent_fault_fails_cleanly_and_keeps_every_byte(setup, small_fake, harvester, kind, opts) -> None:
     args, out = setup
-    write_config(Path(args[2]), kpis=("N35001", "N33817"), timeout=1, retry_seconds=2)  # give up sooner
+    give_up_soon(args)
     before = snapshot(out, skip=("runs.parquet",))
     runs_before = store.read_table(out, "runs")
     small_fake.add_fault(kind, match="/data/", times=None, **opts)
@@ -88,6 +93,7 @@ def test_persistent_fault_fails_cleanly_and_keeps_every_byte(setup, small_fake, 
 
 def test_kolada_down_before_anything_is_read(setup, small_fake, harvester) -> None:
     args, out = setup
+    give_up_soon(args)
     before = snapshot(out, skip=("runs.parquet",))
     small_fake.add_fault("status", times=None, status=503)
     result = harvester(*args, "--no-cache")
@@ -153,15 +159,23 @@ def test_a_4xx_is_not_retried_and_names_the_url(setup, small_fake, harvester) ->
 
 # --- hostile answers (issue 9): data loss with exit 0 must never happen ------------------------------
 
-def test_nan_values_are_not_json_and_change_nothing(setup, small_fake, harvester) -> None:
+def refused_cleanly(setup, fake, harvester, kind: str, says: str, *extra: str, soon: bool = True,  # type: ignore[no-untyped-def]
+                    **opts) -> None:
+    """A persistent fault of `kind` fails the run with exit 4 saying `says`, and changes no byte but `runs`."""
     args, out = setup
+    if soon:
+        give_up_soon(args)
     before = snapshot(out, skip=("runs.parquet",))
-    small_fake.add_fault("nan", match="/data/", times=None)
-    result = harvester(*args, "--refresh")
+    fake.add_fault(kind, match="/data/", times=None, **opts)
+    result = harvester(*args, *extra)
     assert result.code == ExitCode.UPSTREAM, result.err
-    assert "non-JSON literal NaN" in result.err
+    assert says in result.err
     assert snapshot(out, skip=("runs.parquet",)) == before
     assert store.read_table(out, "runs").iloc[-1]["outcome"] == "failed"
+
+
+def test_nan_values_are_not_json_and_change_nothing(setup, small_fake, harvester) -> None:
+    refused_cleanly(setup, small_fake, harvester, "nan", "non-JSON literal NaN", "--refresh")
 
 
 def test_an_answer_withdrawing_everything_is_held_back(setup, small_fake, harvester) -> None:
@@ -176,28 +190,18 @@ def test_an_answer_withdrawing_everything_is_held_back(setup, small_fake, harves
 
 def test_a_page_whose_count_lies_is_never_stored(setup, small_fake, harvester) -> None:
     """The count check: a page holding fewer values than its `count` is retried, then refused."""
-    args, out = setup
-    before = snapshot(out, skip=("runs.parquet",))
-    small_fake.add_fault("miscount", match="/data/", times=None)
-    result = harvester(*args)
-    assert result.code == ExitCode.UPSTREAM
-    assert "says count=" in result.err
-    assert snapshot(out, skip=("runs.parquet",)) == before
+    refused_cleanly(setup, small_fake, harvester, "miscount", "says count=")
 
 
 # --- runs that never end (issue 9) ------------------------------------------------------------------
 
 def test_a_trickling_body_ends_at_the_deadline(setup, small_fake, harvester) -> None:
-    args, out = setup
-    config = Path(args[2])
+    give_up_soon(setup[0])
+    config = Path(setup[0][2])
     config.write_text(config.read_text().replace("[source]", "[source]\ndeadline = 1.5"))
-    before = snapshot(out, skip=("runs.parquet",))
-    small_fake.add_fault("trickle", match="/data/", times=None, seconds=0.2)
     clock = time.monotonic()
-    result = harvester(*args)
+    refused_cleanly(setup, small_fake, harvester, "trickle", "not complete after 1.5 s", soon=False, seconds=0.2)
     assert time.monotonic() - clock < 15
-    assert result.code == ExitCode.UPSTREAM and "not complete after 1.5 s" in result.err
-    assert snapshot(out, skip=("runs.parquet",)) == before
 
 
 def test_an_endless_body_stops_at_the_size_cap(setup, small_fake, harvester) -> None:
@@ -213,16 +217,10 @@ def test_an_endless_body_stops_at_the_size_cap(setup, small_fake, harvester) -> 
 
 
 def test_a_runaway_next_url_stops_early(setup, small_fake, harvester) -> None:
-    args, out = setup
-    before = snapshot(out, skip=("runs.parquet",))
     small_fake.per_page_cap = 5
-    small_fake.add_fault("runaway", match="/data/", times=None)
-    result = harvester(*args, "--refresh")
-    assert result.code == ExitCode.UPSTREAM, result.err
-    assert "runaway listing" in result.err
+    refused_cleanly(setup, small_fake, harvester, "runaway", "runaway listing", "--refresh")
     data = [r for r in small_fake.log if r.path.startswith("/v3/data/")]
     assert len(data) < 60  # the planner knows ≤ 2 KPIs × 5 areas × 12 years = 120 items, 24 pages of 5
-    assert snapshot(out, skip=("runs.parquet",)) == before
 
 
 def test_an_unreadable_retry_after_falls_back_to_our_backoff(setup, small_fake, harvester) -> None:
@@ -250,6 +248,7 @@ def test_a_redirect_to_another_host_is_refused(setup, small_fake, harvester) -> 
 
 def test_persistent_faults_under_quiet_print_one_line(setup, small_fake, harvester) -> None:
     args, out = setup
+    give_up_soon(args)
     small_fake.add_fault("status", match="/data/", times=None, status=503)
     result = harvester(*args, "--quiet")
     assert result.code == ExitCode.UPSTREAM

@@ -208,7 +208,9 @@ def test_chart_is_a_word_sized_png(values):
                        home_title="Hemby", unit="kr/inv", decimals=0, direction="lower", target=COST.target, riket=True)
     assert png.startswith(b"\x89PNG")
     height, width, _ = matplotlib.image.imread(io.BytesIO(png)).shape
-    assert abs(width - 1260) <= 2 and 700 <= height <= 1000  # 16 × 9 cm at 200 dpi
+    from harvester.render.charts import DPI
+
+    assert abs(width - round(16 / 2.54 * DPI)) <= 2 and 9 / 2.54 * DPI - 2 <= height <= 14 / 2.54 * DPI  # 16 cm wide
 
 
 HOSTILE = ["=HYPERLINK(\"http://x\")", "Kostnad $x^2$ \\frac{1}{2}", "Tab\tand\nnewline | pipe", "bell\x07 and\x1b esc",

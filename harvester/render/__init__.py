@@ -21,6 +21,8 @@ from .text import plain
 SOURCE = "Källa: Kolada (RKA); jämförelser: egen bearbetning."
 GENDER_WORDS = {"K": "kvinnor", "M": "män"}
 HOME_STYLE, SUMMARY_STYLE = "home", "summary"
+BIG_GROUP = 30  # more comparison municipalities than this: a distribution chart and a shortened table
+BIG_GROUP_ENDS = 5
 
 
 NO_BREAK = "\u2060"  # WORD JOINER: no line break here, in Word, LibreOffice and browsers alike
@@ -172,14 +174,41 @@ def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicat
     columns = ([Column("Rang")] if ranked else []) + [Column("Kommun", numeric=False),
                                                       Column(f"Värde {year}" + (f"\n({unit})" if unit else ""))]
     blank = (Cell(""),) if ranked else ()
-    rows = [Row(((_int_cell(r.rank),) if ranked else ()) + (Cell(r.title), _number_cell(r.value, decimals)),
-                HOME_STYLE if r.role == HOME else "")
-            for r in latest_order(shown, indicator.direction).itertuples(index=False)]
+    ordered = list(latest_order(shown, indicator.direction).itertuples(index=False))
+    kept = _kept(ordered)
+    rows = []
+    for i, r in enumerate(ordered):
+        if i not in kept:
+            if i - 1 in kept:  # one row stands for every municipality left out here
+                rows.append(Row(blank + (Cell("…"), Cell(""))))
+            continue
+        rows.append(Row(((_int_cell(r.rank),) if ranked else ()) + (Cell(r.title), _number_cell(r.value, decimals)),
+                        HOME_STYLE if r.role == HOME else ""))
     rows.append(Row(blank + (Cell("Median jämförelsegrupp"), _number_cell(latest_row["peer_median"], decimals)),
                     SUMMARY_STYLE))
     if riket:
         rows.append(Row(blank + (Cell("Riket"), _number_cell(latest_row["riket"], decimals)), SUMMARY_STYLE))
     return Table(f"Senaste år med värde för {home_title}: {year}", tuple(columns), tuple(rows))
+
+
+def _kept(ordered: list) -> set[int]:  # type: ignore[type-arg]
+    """Rows of the latest-year table to show: all in a small group; in a big one (more than BIG_GROUP
+    municipalities) the best and worst few and the home municipality with its neighbours, since a
+    290-row table helps no reader (every value is in peers.parquet and benchmark.csv)."""
+    if len(ordered) <= BIG_GROUP + 1:
+        return set(range(len(ordered)))
+    home = next(i for i, r in enumerate(ordered) if r.role == HOME)
+    ends = set(range(BIG_GROUP_ENDS)) | set(range(len(ordered) - BIG_GROUP_ENDS, len(ordered)))
+    return ends | set(range(max(0, home - 2), min(len(ordered), home + 3)))
+
+
+def _big_group_note(peers: pd.DataFrame) -> str:
+    year = peers[peers["role"].isin([HOME, PEER])]
+    n = year["municipality_id"].nunique()
+    if n <= BIG_GROUP + 1:
+        return ""
+    return (f"Tabellen över senaste året visar de {BIG_GROUP_ENDS} bästa och sämsta av {n} kommuner och "
+            "kommunerna närmast runt hemkommunen; alla värden finns i peers.parquet och benchmark.csv.")
 
 
 def _missing_note(peers: pd.DataFrame) -> str:
@@ -273,7 +302,7 @@ def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indic
     notes = [set_note, _rank_note(indicator, home_title),
              f"Median och min–max: egen beräkning över jämförelsekommunerna med värde, utan {home_title}. "
              f"Skillnad mot median = {home_title} − median, även i procent av medianen.",
-             _near_zero_note(bench), _missing_note(peers), _target_note(indicator, bench, unit, decimals, home_title),
+             _near_zero_note(bench), _big_group_note(peers), _missing_note(peers), _target_note(indicator, bench, unit, decimals, home_title),
              _missing_mark_note(tables, "Kolada"), *_revision_notes(revised, titles), source, SOURCE]
     return Document(indicator.id, heading, tables, tuple(n for n in notes if n))
 

@@ -8,10 +8,11 @@ touches no pyplot state, so charts can be drawn on a server and in parallel test
 """
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -21,14 +22,13 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..compare import HOME, PEER
 from ..config import Target
-from . import latest_order
+from . import BIG_GROUP, latest_order
 from .numbers import format_number, format_plain
 from .text import chart_text
 
 CM = 1 / 2.54
 MAX_YEAR_LABELS = 5  # four-digit years at 7 pt on a half-width panel: more would touch
-BIG_GROUP = 30  # above this many peers, the latest year is drawn as a distribution without every name
-WIDTH_CM, MIN_HEIGHT_CM, DPI = 16.0, 9.0, 200
+WIDTH_CM, MIN_HEIGHT_CM, DPI = 16.0, 9.0, 160  # 1 000 pixels across 16 cm: sharp in Word and in print
 HOME_COLOUR, PEER_COLOUR = "#d95f02", "#a6bddb"
 MEDIAN_COLOUR, RIKET_COLOUR, TARGET_COLOUR = "#08519c", "#525252", "#238b45"
 FOOTER = "Källa: Kolada (RKA); median, kvartiler och rang: egen bearbetning."
@@ -44,6 +44,16 @@ def _span(*series: object, room: float) -> tuple[float, float]:
     values = pd.concat([pd.Series(s, dtype="float64") for s in series]).dropna()
     low, high = min(0.0, values.min()), max(0.0, values.max())
     return low * room, high * room
+
+
+def _reference_lines(line, latest: pd.Series, target: Target | None, riket: bool) -> None:  # type: ignore[no-untyped-def]
+    """The median, Riket and the target across the latest-year panel (`line`: the axis' axvline or axhline)."""
+    if pd.notna(latest["peer_median"]):
+        line(latest["peer_median"], color=MEDIAN_COLOUR, linestyle="--", linewidth=1)
+    if riket and pd.notna(latest["riket"]):
+        line(latest["riket"], color=RIKET_COLOUR, linestyle=":", linewidth=1.2)
+    if target is not None:
+        line(target.value, color=TARGET_COLOUR, linestyle="-.", linewidth=1)
 
 
 def _bars(ax, year: pd.DataFrame, latest: pd.Series, *, direction: str, decimals: int, unit: str,
@@ -64,12 +74,7 @@ def _bars(ax, year: pd.DataFrame, latest: pd.Series, *, direction: str, decimals
     for y, value, role in zip(positions, shown["value"], shown["role"]):
         ax.text(1.0, y, format_number(value, decimals), transform=edge, va="center", ha="right", fontsize=6.5,
                 fontweight="bold" if role == HOME else "normal")
-    if pd.notna(latest["peer_median"]):
-        ax.axvline(latest["peer_median"], color=MEDIAN_COLOUR, linestyle="--", linewidth=1)
-    if riket and pd.notna(latest["riket"]):
-        ax.axvline(latest["riket"], color=RIKET_COLOUR, linestyle=":", linewidth=1.2)
-    if target is not None:
-        ax.axvline(target.value, color=TARGET_COLOUR, linestyle="-.", linewidth=1)
+    _reference_lines(ax.axvline, latest, target, riket)
     ax.set_xlim(*_span(shown["value"], [latest["peer_median"], latest["riket"] if riket else None,
                                          target.value if target else None], room=1.18))
     ax.xaxis.set_major_formatter(_swedish_axis())
@@ -88,15 +93,13 @@ def _distribution(ax, year: pd.DataFrame, latest: pd.Series, *, direction: str, 
     ordered = latest_order(year, direction)
     shown = ordered[ordered["value"].notna()].reset_index(drop=True)
     colours = [HOME_COLOUR if role == HOME else PEER_COLOUR for role in shown["role"]]
-    ax.bar(range(len(shown)), shown["value"], width=0.85, color=colours, linewidth=0)
+    # One LineCollection of thin bars: 290 rectangles would cost a patch each to lay out and draw.
+    ax.vlines(range(len(shown)), 0, shown["value"], colors=colours, linewidth=1.1)
+    home_at = shown.index[shown["role"] == HOME]
+    ax.vlines(home_at, 0, shown.loc[home_at, "value"], colors=HOME_COLOUR, linewidth=2.5)
     if pd.notna(latest["peer_q1"]):
         ax.axhspan(latest["peer_q1"], latest["peer_q3"], color=MEDIAN_COLOUR, alpha=0.08, linewidth=0)
-    if pd.notna(latest["peer_median"]):
-        ax.axhline(latest["peer_median"], color=MEDIAN_COLOUR, linestyle="--", linewidth=1)
-    if riket and pd.notna(latest["riket"]):
-        ax.axhline(latest["riket"], color=RIKET_COLOUR, linestyle=":", linewidth=1.2)
-    if target is not None:
-        ax.axhline(target.value, color=TARGET_COLOUR, linestyle="-.", linewidth=1)
+    _reference_lines(ax.axhline, latest, target, riket)
     named = {0, len(shown) - 1} | set(shown.index[shown["role"] == HOME])
     for i in sorted(named):
         row = shown.loc[i]
@@ -154,8 +157,14 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     year = peers[(peers["period"] == latest["period"]) & peers["role"].isin([HOME, PEER])]
     big = len(year) - 1 > BIG_GROUP
     height = MIN_HEIGHT_CM if big else max(MIN_HEIGHT_CM, 3.6 + 0.3 * len(year))
-    fig = Figure(figsize=(WIDTH_CM * CM, height * CM), dpi=DPI, layout="constrained")
-    fig.get_layout_engine().set(rect=(0, 0.3 / height, 1, 1 - 0.3 / height))  # room for the source line
+    # A big group's panels carry no names to fit, so fixed margins do: no text measured again and
+    # again, which is most of a chart's time when a compare draws 168 of them.
+    fig = Figure(figsize=(WIDTH_CM * CM, height * CM), dpi=DPI, layout=None if big else "constrained")
+    if big:
+        fig.subplots_adjust(left=1.5 / WIDTH_CM, right=1 - 0.3 / WIDTH_CM, top=1 - 1.3 / height, bottom=2.6 / height,
+                            wspace=0.28)
+    else:
+        fig.get_layout_engine().set(rect=(0, 0.3 / height, 1, 1 - 0.3 / height))  # room for the source line
     left, right = fig.subplots(1, 2, width_ratios=[1.15, 1])
     draw = _distribution if big else _bars
     missing = draw(left, year, latest, direction=direction, decimals=decimals, unit=unit, target=target, riket=riket)
@@ -172,14 +181,19 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     handles += [Patch(color=PEER_COLOUR, alpha=0.45, linewidth=0, label="Mittersta hälften (Q1–Q3)")] if has["peer_q1"] else []
     handles += [Line2D([], [], color=RIKET_COLOUR, linestyle=":", linewidth=1.4, label="Riket")] if riket and has["riket"] else []
     handles += [Line2D([], [], color=TARGET_COLOUR, linestyle="-.", marker="*", label=f"Mål {target.year}")] if target else []
-    fig.legend(handles=handles, loc="outside lower center", ncols=-(-len(handles) // 2), fontsize=6.5, frameon=False)
+    columns = -(-len(handles) // 2)
+    if big:
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.45 / height), ncols=columns,
+                   fontsize=6.5, frameon=False)
+    else:
+        fig.legend(handles=handles, loc="outside lower center", ncols=columns, fontsize=6.5, frameon=False)
     fig.suptitle(chart_text(title), fontsize=8.5, x=0.01, ha="left", fontweight="bold")
     if len(missing) > 8:  # a big group: a count, not a list nobody can read under a chart
         missing = [f"{len(missing)} kommuner"]
     note = FOOTER + (f" Saknar värde {int(latest['period'])}: {', '.join(missing)}." if missing else "")
     fig.text(0.01, 0.002, note, fontsize=5.5, color="#525252", ha="left", va="bottom")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
     return buffer.getvalue()
 
 
@@ -187,17 +201,41 @@ def _render_job(job: dict) -> bytes:  # type: ignore[type-arg]
     return render_chart(**job)
 
 
-PARALLEL_FROM = 8  # fewer charts are drawn faster than worker processes start
+WORKERS_VARIABLE = "HARVESTER_CHART_WORKERS"  # processes drawing charts; default: the CPUs, at most 4
 
 
-def render_charts(jobs: list[dict], workers: int | None = None) -> list[bytes]:  # type: ignore[type-arg]
-    """Many charts (each `render_chart`'s keyword arguments), in parallel processes when there are many.
+class ChartRenderer:
+    """Draws charts while the caller goes on computing: in worker processes when there are many.
 
-    matplotlib draws in one thread per process, so on a 2-core machine two processes halve the
-    time of a 168-indicator compare; a few charts are drawn here, without process start-up.
+    matplotlib draws in one thread per process, so on a 2-core machine two workers let charts be
+    drawn while the next indicators are computed. Workers are forked when the renderer is made,
+    before any data is read, so they share the imported libraries with this process instead of
+    importing their own; with `expected` charts below `PARALLEL_FROM`, or one worker, charts are
+    drawn here, without any process start-up.
     """
-    if len(jobs) < PARALLEL_FROM:
-        return [render_chart(**job) for job in jobs]
-    workers = workers or min(len(jobs), os.cpu_count() or 1, 4)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_render_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+
+    PARALLEL_FROM = 8
+
+    def __init__(self, expected: int, workers: int | None = None) -> None:
+        workers = workers or int(os.environ.get(WORKERS_VARIABLE) or 0) or min(os.cpu_count() or 1, 4)
+        parallel = expected >= self.PARALLEL_FROM and workers > 1
+        if parallel:
+            gc.freeze()  # keep the shared objects' pages shared: the collector would write to every one of them
+        self.pool = (ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+                     if parallel else None)
+        self.pending: dict[str, Future[bytes] | bytes] = {}
+
+    def submit(self, key: str, **job: object) -> None:
+        """Draw `render_chart(**job)` under `key`."""
+        self.pending[key] = self.pool.submit(_render_job, job) if self.pool else render_chart(**job)  # type: ignore[arg-type]
+
+    def results(self) -> dict[str, bytes]:
+        """Every chart by key, in the order submitted (waits for the workers)."""
+        return {key: done.result() if isinstance(done, Future) else done for key, done in self.pending.items()}
+
+    def __enter__(self) -> "ChartRenderer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)

@@ -118,14 +118,15 @@ def _table(word: object, table: Table, room: float) -> WordTable:
     grid.alignment = WD_TABLE_ALIGNMENT.LEFT
     grid.autofit = False
     widths = _widths(table, room)
-    header = grid.rows[0]
-    _set(header._tr.get_or_add_trPr(), "w:tblHeader")  # noqa: SLF001 - repeat on every page
-    for j, col in enumerate(table.columns):
-        _header_cell(header.cells[j], col.header, col.numeric)
-    for i, row in enumerate(table.rows, start=1):
-        _set(grid.rows[i]._tr.get_or_add_trPr(), "w:cantSplit")  # noqa: SLF001
-        for j, (item, col) in enumerate(zip(row.cells, table.columns)):
-            cell = grid.rows[i].cells[j]
+    # python-docx finds a cell by walking the whole table each time; walk the rows once instead.
+    trs = grid._tbl.tr_lst  # noqa: SLF001
+    _set(trs[0].get_or_add_trPr(), "w:tblHeader")  # repeat on every page
+    for tc, col in zip(trs[0].tc_lst, table.columns):
+        _header_cell(_Cell(tc, grid), col.header, col.numeric)
+    for tr, row in zip(trs[1:], table.rows):
+        _set(tr.get_or_add_trPr(), "w:cantSplit")
+        for tc, item, col in zip(tr.tc_lst, row.cells, table.columns):
+            cell = _Cell(tc, grid)
             _write_cell(cell, item.text, numeric=col.numeric, bold=row.style == HOME_STYLE,
                         italic=row.style == SUMMARY_STYLE)
             if row.style == HOME_STYLE:
@@ -133,8 +134,9 @@ def _table(word: object, table: Table, room: float) -> WordTable:
     _set(grid._tbl.tblPr, "w:tblLayout", type="fixed")  # noqa: SLF001 - our widths, not the word processor's
     for j, width in enumerate(widths):
         grid.columns[j].width = Cm(width)  # the grid LibreOffice reads
-        for cell in grid.columns[j].cells:
-            cell.width = Cm(width)  # the cell widths Word reads
+    for tr in trs:
+        for tc, width in zip(tr.tc_lst, widths):
+            tc.width = Cm(width)  # the cell widths Word reads
     return grid
 
 

@@ -7,7 +7,7 @@ are lost on the way. Every text is escaped: KPI titles come from Kolada, not fro
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from html import escape
 
 from . import HOME_STYLE, SUMMARY_STYLE, Column, Document, Row, Table
@@ -68,9 +68,15 @@ def render_html(doc: Document) -> str:
 
 
 def render_report_html(title: str, subtitle: str, overview: Document, docs: Sequence[Document],
-                       charts: Mapping[str, bytes]) -> str:
-    """Every indicator on one self-contained page (charts embedded, no scripts, no external files)."""
-    parts = [f'<h1 style="{_FONT};font-size:16pt">{escape(title)}</h1>', f"<p>{escape(subtitle)}</p>",
-             _section(overview)]
-    parts += [_section(doc, charts.get(doc.indicator_id)) for doc in docs]
-    return _page(title, "\n".join(parts))
+                       charts: Mapping[str, bytes]) -> Iterator[str]:
+    """Every indicator on one self-contained page (charts embedded, no scripts, no external files).
+
+    Yielded a section at a time: with 168 embedded charts the page is tens of megabytes, which
+    need not be in memory at once."""
+    head, tail = _page(title, "\0").split("\0")
+    yield head
+    yield f'<h1 style="{_FONT};font-size:16pt">{escape(title)}</h1>\n<p>{escape(subtitle)}</p>\n'
+    yield _section(overview)
+    for doc in docs:
+        yield "\n" + _section(doc, charts.get(doc.indicator_id))
+    yield tail

@@ -1,0 +1,142 @@
+"""How fast `harvester compare` turns a dataset into every document, measured on the real snapshot.
+
+Two datasets are harvested from the fake Kolada (serving ../shared/kolada, fast rate, nothing
+measured there): the shipped config (5 indicators, 24 peers) and a large one (every IFO KPI with
+values, 168, against "Alla kommuner" G2328, 290 kommuner, 2000–2022). Then `harvester compare`
+runs on each as a child process; wall time and the peak memory of its whole process tree (the
+compare and its chart workers: proportional set size, sampled from /proc every 20 ms) are reported, for the parallel
+chart rendering and for one process (`--workers 1`) side by side, so the ratio comes from one run.
+The shipped config's compare is also timed in-process after imports (the ≤ 2 s target).
+
+    .venv/bin/python -m bench.compare_bench            # about 2 minutes on 2 cores
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.run import describe_machine, ifo_kpis, write_large_config  # noqa: E402
+from tests.fake_kolada import FakeKolada, KoladaData, require_shared  # noqa: E402
+
+BIG_GROUP = "G2328"  # Alla kommuner (ovägt medel): 290 members
+
+
+def tree_pss_kib(root: int) -> int:
+    """Memory of a process and all its descendants, from /proc: the proportional set size, so pages the
+    chart workers share with the process they were forked from count once, not once per process."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack += children.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and the peak memory (PSS) in MB of a command's process tree."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_pss_kib(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate(timeout=1800)
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
+    return time.perf_counter() - started, peak / 1024
+
+
+def harvest(fake: FakeKolada, config: Path, out: Path) -> None:
+    cmd = [sys.executable, "-m", "harvester", "fetch", "--config", str(config), "--api-url", fake.base_url,
+           "--output", str(out), "--no-cache", "--quiet"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if done.returncode not in (0, 5):
+        raise SystemExit(f"harvest failed: {done.stderr[-2000:]}")
+
+
+def in_process_seconds(config: Path, out: Path) -> float:
+    """The shipped compare after imports, as a person at a terminal waits for it."""
+    code = ("import time, sys; from pathlib import Path; from harvester.config import load_config; "
+            "from harvester.report import write_report; c = load_config(sys.argv[1]); t = time.perf_counter(); "
+            "write_report(c, Path(sys.argv[2])); print(time.perf_counter() - t)")
+    done = subprocess.run([sys.executable, "-c", code, str(config), str(out)], cwd=REPO, capture_output=True,
+                          text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "compare_results.md")
+    args = parser.parse_args(argv)
+    shared = require_shared()
+    work = Path(tempfile.mkdtemp(prefix="compare-bench-"))
+    kpis, titles = ifo_kpis(shared)
+    large = write_large_config(work / "large.toml", kpis, titles, "0484", [])
+    text = large.read_text(encoding="utf-8").replace("[comparison]\nmunicipalities = []",
+                                                     f'[source]\nrate = 1000\n\n[comparison]\ngroups = ["{BIG_GROUP}"]\nmunicipalities = []')
+    large.write_text(text, encoding="utf-8")
+    shipped = REPO / "config" / "kpis.toml"
+    with FakeKolada(KoladaData.from_shared(shared)) as fake:
+        harvest(fake, shipped, work / "shipped")
+        harvest(fake, large, work / "large")
+    rows = []
+    for name, config, out, n in (("shipped config", shipped, work / "shipped", 5),
+                                 (f"IFO {len(kpis)} indicators × {BIG_GROUP} (290 kommuner)", large, work / "large",
+                                  len(kpis))):
+        base = [sys.executable, "-m", "harvester", "compare", "--config", str(config), "--output", str(out), "--quiet"]
+        parallel = timed(base, {})
+        serial = timed(base, {"HARVESTER_CHART_WORKERS": "1"})
+        rows.append((name, n, parallel, serial))
+    after_imports = in_process_seconds(shipped, work / "shipped")
+    machine = describe_machine()
+    lines = [f"Machine: {machine['CPU']}, {machine['logical CPUs']} logical CPUs, {machine['RAM']} RAM, "
+             f"{machine['Python']}; commit {machine['commit']}.", "",
+             "| dataset | indicators | charts in parallel: wall s | peak MB | one process: wall s | peak MB | "
+             "parallel / one process (time) |", "|---|---|---|---|---|---|---|"]
+    for name, n, (pw, pm), (sw, sm) in rows:
+        lines.append(f"| {name} | {n} | {pw:.1f} | {pm:.0f} | {sw:.1f} | {sm:.0f} | {pw / sw:.2f} |")
+    lines += ["", f"Shipped config, compare in-process after imports: {after_imports:.2f} s (target ≤ 2 s).", "",
+              f"Targets for the large compare: ≤ 20 s and < 400 MB: "
+              f"{'met' if rows[1][2][0] <= 20 and rows[1][2][1] < 400 else 'NOT met'}."]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    args.results.write_text(report, encoding="utf-8")
+    (work / "results.json").write_text(json.dumps(rows), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
