@@ -73,7 +73,8 @@ def _bars(ax, year: pd.DataFrame, latest: pd.Series, *, direction: str, decimals
     edge = ax.get_yaxis_transform()
     for y, value, role in zip(positions, shown["value"], shown["role"]):
         ax.text(1.0, y, format_number(value, decimals), transform=edge, va="center", ha="right", fontsize=6.5,
-                fontweight="bold" if role == HOME else "normal")
+                fontweight="bold" if role == HOME else "normal",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6})  # a grid line never runs through
     _reference_lines(ax.axvline, latest, target, riket)
     ax.set_xlim(*_span(shown["value"], [latest["peer_median"], latest["riket"] if riket else None,
                                          target.value if target else None], room=1.18))
@@ -163,9 +164,14 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     if big:
         fig.subplots_adjust(left=1.5 / WIDTH_CM, right=1 - 0.3 / WIDTH_CM, top=1 - 1.3 / height, bottom=2.6 / height,
                             wspace=0.28)
-    else:
-        fig.get_layout_engine().set(rect=(0, 0.3 / height, 1, 1 - 0.3 / height))  # room for the source line
-    left, right = fig.subplots(1, 2, width_ratios=[1.15, 1])
+        left, right = fig.subplots(1, 2, width_ratios=[1.15, 1])
+        key = None
+    else:  # the legend in a row of its own, so the layout engine keeps it off the source line
+        footer = 0.45 / height
+        fig.get_layout_engine().set(rect=(0, footer, 1, 1 - footer))  # (left, bottom, width, height)
+        grid = fig.add_gridspec(2, 2, width_ratios=[1.15, 1], height_ratios=[height - 2.6, 1.0])
+        left, right, key = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
+        key.axis("off")
     draw = _distribution if big else _bars
     missing = draw(left, year, latest, direction=direction, decimals=decimals, unit=unit, target=target, riket=riket)
     _series(right, bench, unit=unit, target=target, riket=riket)
@@ -182,11 +188,11 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     handles += [Line2D([], [], color=RIKET_COLOUR, linestyle=":", linewidth=1.4, label="Riket")] if riket and has["riket"] else []
     handles += [Line2D([], [], color=TARGET_COLOUR, linestyle="-.", marker="*", label=f"Mål {target.year}")] if target else []
     columns = -(-len(handles) // 2)
-    if big:
+    if key is None:
         fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.45 / height), ncols=columns,
                    fontsize=6.5, frameon=False)
     else:
-        fig.legend(handles=handles, loc="outside lower center", ncols=columns, fontsize=6.5, frameon=False)
+        key.legend(handles=handles, loc="center", ncols=columns, fontsize=6.5, frameon=False)
     fig.suptitle(chart_text(title), fontsize=8.5, x=0.01, ha="left", fontweight="bold")
     if len(missing) > 8:  # a big group: a count, not a list nobody can read under a chart
         missing = [f"{len(missing)} kommuner"]
