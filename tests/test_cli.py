@@ -264,3 +264,11 @@ def test_documents_that_cannot_be_written_keep_the_previous_ones(small_fake, har
     assert result.returncode == ExitCode.OUTPUT, result.stderr
     assert "could not be written" in result.stderr and "previous ones are kept" in result.stderr
     assert snapshot(out) == before
+    # Issue 9.10: after a fetch that did commit, the message must not claim the dataset is unchanged.
+    small_fake.data.set_value("N35001", "0484", 2022, "T", 4321.0)
+    result = run_cli_subprocess(["run", "--config", str(config), "--api-url", small_fake.base_url, "--output", str(out),
+                                 "--no-cache"], preexec_fn=small_files)
+    assert result.returncode == ExitCode.OUTPUT, result.stderr
+    assert "the harvest was committed, but the tables and documents could not be written" in result.stderr
+    assert "unchanged" not in result.stderr
+    assert 4321.0 in store.read_values(out, ["N35001"])["value"].tolist()
