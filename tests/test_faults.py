@@ -102,14 +102,21 @@ def test_kolada_down_before_anything_is_read(setup, small_fake, harvester) -> No
     assert snapshot(out, skip=("runs.parquet",)) == before
 
 
-def test_empty_answer_for_a_kpi_with_data_is_suspicious(setup, small_fake, harvester) -> None:
+def held_back(setup, fake, harvester, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """A full answer of `kind` that would lose stored values is held back: exit 5, one line, nothing changed."""
     args, out = setup
     before = store.read_values(out)
-    small_fake.add_fault("empty", match="/data/", times=None)
+    fake.add_fault(kind, match="/data/", times=None)
     result = harvester(*args, "--refresh")
     assert result.code == ExitCode.PARTIAL
-    assert "suspicious, so the stored values are kept" in result.err
+    assert "would remove or empty" in result.err and "suspicious, so the stored values are kept" in result.err
+    assert "--accept-removals" in result.err
     assert store.read_values(out).equals(before)
+
+
+def test_empty_answer_for_a_kpi_with_data_is_suspicious(setup, small_fake, harvester) -> None:
+    args, out = setup
+    held_back(setup, small_fake, harvester, "empty")
     assert "N35001" not in store.read_cursors(out)  # so the next run cannot get away with "changes only"
     small_fake.clear_faults()
     small_fake.clear_log()
@@ -179,13 +186,7 @@ def test_nan_values_are_not_json_and_change_nothing(setup, small_fake, harvester
 
 
 def test_an_answer_withdrawing_everything_is_held_back(setup, small_fake, harvester) -> None:
-    args, out = setup
-    before = store.read_values(out)
-    small_fake.add_fault("all-deleted", match="/data/", times=None)
-    result = harvester(*args, "--refresh")
-    assert result.code == ExitCode.PARTIAL
-    assert "would remove or empty" in result.err and "--accept-removals" in result.err
-    assert store.read_values(out).equals(before)
+    held_back(setup, small_fake, harvester, "all-deleted")
 
 
 def test_a_page_whose_count_lies_is_never_stored(setup, small_fake, harvester) -> None:
