@@ -148,7 +148,9 @@ class Harvest:
         incoming = (pa.concat_tables(tables) if tables else schema.ROWS.empty_table()).to_pandas()
         complete = Slice(scope.areas, scope.years) if batch.complete else None
         for series, rows in _split_by_series(incoming, batch.series):
-            stored = store.read_values_table(self.root, series).to_pandas()
+            # Nothing changed since the last harvest (the nightly common case): no file to read.
+            stored = (store.read_values_table(self.root, series).to_pandas() if len(rows) or complete
+                      else schema.VALUES.empty_table().to_pandas())
             merged = merge_values(stored, rows, self.started, self.result.run_id, complete)
             if losses_suspicious(merged, stored) and not self.accept_removals:
                 msg = (f"{series}: {source.label}'s answer would remove or empty {merged.lost} of "

@@ -72,6 +72,8 @@ def merge_values(stored: pd.DataFrame, incoming: pd.DataFrame, fetched_at: pd.Ti
     With `complete`, `incoming` is the whole truth for that slice: stored rows inside it that the
     answer does not hold are removed and recorded as `removed`.
     """
+    if incoming.empty and complete is None:  # no changes since the last harvest: the nightly common case
+        return MergeResult(stored, _revisions_frame(None, fetched_at, run_id), 0, 0, 0, 0)
     incoming = incoming.drop_duplicates(KEY, keep="last")
     deleted_flag = incoming["isdeleted"].astype(bool)
     if stored.empty:  # the first harvest of a series: everything is new, nothing to compare or delete
