@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import requests_cache
@@ -243,6 +243,16 @@ class Transport:
         session.headers["User-Agent"] = USER_AGENT
         session.headers["Accept"] = "application/json"
         return session
+
+    def same_origin(self, link: str, current: str) -> str:
+        """A link from an answer (a next page), resolved against `current` and moved onto the configured
+        server: a body may name the public host while we talk to a mirror or a test server."""
+        absolute = urljoin(current, link)
+        parts = urlsplit(absolute)
+        if (parts.scheme, parts.netloc) != (self._origin.scheme, self._origin.netloc):
+            log.debug("rebasing %s onto %s", absolute, self.base_url)
+            absolute = urlunsplit((self._origin.scheme, self._origin.netloc, parts.path, parts.query, parts.fragment))
+        return absolute
 
     @property
     def cached(self) -> bool:

@@ -48,7 +48,7 @@ def test_user_agent_names_the_tool_and_version(small_fake) -> None:
 
 def test_next_url_on_another_host_is_followed_on_ours(small_fake) -> None:
     with KoladaClient(small_fake.base_url) as client:
-        rebased = client._same_origin("https://api.kolada.se/v3/kpi?page=2&per_page=1", client.url("kpi"))
+        rebased = client.transport.same_origin("https://api.kolada.se/v3/kpi?page=2&per_page=1", client.url("kpi"))
     assert rebased == f"{small_fake.root}/v3/kpi?page=2&per_page=1"
 
 

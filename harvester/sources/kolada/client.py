@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -68,7 +68,6 @@ class KoladaClient:
                                    cache_path=cache_path, cache_rules=CACHE_RULES, refresh=refresh,
                                    refusal_hint=hint, offline_hint=OFFLINE_HINT)
         self.base_url = self.transport.base_url
-        self._origin = urlsplit(self.base_url)[:2]
 
     @property
     def stats(self) -> RequestStats:
@@ -95,15 +94,6 @@ class KoladaClient:
         """One page as (values, next_url), retried on transient failures and on a miscounted page."""
         return self.transport.request_json(url, params, validate=check_envelope, fresh=fresh)
 
-    def _same_origin(self, next_url: str, current: str) -> str:
-        """Follow next_url, but only ever to the server we were configured to use."""
-        absolute = urljoin(current, next_url)
-        parts = urlsplit(absolute)
-        if parts[:2] != self._origin:
-            log.debug("rebasing next_url %s onto %s", absolute, self.base_url)
-            absolute = urlunsplit((*self._origin, parts.path, parts.query, parts.fragment))
-        return absolute
-
     def pages(self, path: str, params: Mapping[str, Any] | None = None, fresh: bool = False,
               max_items: int = MAX_CATALOGUE_ITEMS, read: list[str] | None = None) -> Iterator[list[Any]]:
         """Yield the `values` of every page, following next_url until it is null, empty or missing.
@@ -127,7 +117,7 @@ class KoladaClient:
                 return
             seen.add(current)
             items, page_size = items + len(values), page_size or len(values)
-            url, query = self._same_origin(next_url, current), None
+            url, query = self.transport.same_origin(next_url, current), None
             if url in seen:
                 raise BadResponse(f"Kolada's next_url repeats a page already read: {url}", current)
             allowed_pages = 2 * -(-max_items // max(page_size, 1)) + 3
