@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("TAB638", "TAB6260", "TAB2948", "TAB6471")
 SHARED_FILES = (
     "population.parquet", "recorded/config.json", "recorded/tables.json", "recorded/tables-search.json",
-    *(f"recorded/{table}-metadata.json" for table in TABLES),
+    *(f"recorded/{table}-metadata.json" for table in TABLES), "recorded/TAB6471-data.json",
 )
 SYNTHETIC_NOTE = (
     "FAKE SCB (tests only): values are synthetic and deterministic, except TAB638 BE0101N1 totals 1994-2022,"
@@ -85,6 +85,7 @@ class ScbData:
         self.metadata: dict[str, dict] = {
             t: json.loads((recorded / f"{t}-metadata.json").read_text("utf-8")) for t in TABLES
         }
+        self._elimination_values = _elimination_values(json.loads((recorded / "TAB6471-data.json").read_text("utf-8")))
         self._entries: dict[str, dict] = {}
         for name in ("tables.json", "tables-search.json"):
             for entry in json.loads((recorded / name).read_text("utf-8"))["tables"]:
@@ -113,6 +114,10 @@ class ScbData:
             "subjectCode": code, "timeUnit": "Monthly" if "M" in periods[0] else "Annual",
             "paths": [[{"id": code, "label": area, "sortCode": area}]],
         }
+
+    def elimination_value(self, table: str, var: str) -> str | None:
+        """The code an eliminated variable stands for; metadata bodies omit it, the recorded data body names it."""
+        return self._elimination_values.get((table, var))
 
     # -- catalogue -------------------------------------------------------------------------------------------
     def entries(self) -> list[dict]:
@@ -165,7 +170,7 @@ class ScbData:
         for var in meta["id"]:
             codes = chosen[var]
             if codes is None:
-                total = dims[var]["extension"].get("eliminationValueCode")
+                total = self.elimination_value(table, var)
                 if total:
                     codes = [total]
                 else:
@@ -176,10 +181,11 @@ class ScbData:
         with np.errstate(over="ignore"):
             for i, axis in enumerate(axes):
                 grid = grid + axis.reshape([-1 if j == i else 1 for j in range(len(axes))])
-        scale = self._scale(table, meta, chosen, [len(a) for a in axes])
-        percent = self._percent(meta, chosen, [len(a) for a in axes])
+        kept = [v for v in meta["id"] if chosen[v] is not None or self.elimination_value(table, v)]
+        scale = self._scale(kept, chosen, [len(a) for a in axes])
+        percent = self._percent(meta, kept, chosen, [len(a) for a in axes])
         total = np.zeros(grid.shape)
-        present = np.zeros(grid.shape, dtype=bool)
+        present = np.ones(grid.shape, dtype=bool)
         with np.errstate(over="ignore"):
             for combo in itertools.product(*summed) if summed else [()]:
                 h = _mix(grid + np.uint64(sum(combo) % 2**64))
@@ -187,13 +193,11 @@ class ScbData:
                 cell = np.where(percent, np.round(2 + 10 * u, 1), np.round(scale * (0.2 + 0.8 * u)))
                 ok = (h % np.uint64(NULL_ONE_IN)) != 0
                 total += np.where(ok, cell, 0)
-                present |= ok
+                present &= ok  # a total over a missing part is missing too
         return np.where(present, total, np.nan)
 
-    def _scale(self, table: str, meta: dict, chosen: Mapping, shape: list[int]) -> np.ndarray:
+    def _scale(self, kept: list[str], chosen: Mapping, shape: list[int]) -> np.ndarray:
         """Counts grow with the region's 2022 population, so synthetic Stockholm dwarfs synthetic Sala."""
-        kept = [v for v in meta["id"] if chosen[v] is not None or
-                meta["dimension"][v]["extension"].get("eliminationValueCode")]
         if "Region" not in kept or chosen["Region"] is None:
             return np.full(shape, 1000.0)
         population = self._population_table()
@@ -201,9 +205,7 @@ class ScbData:
         return sizes.reshape([-1 if v == "Region" else 1 for v in kept]) * np.ones(shape)
 
     @staticmethod
-    def _percent(meta: dict, chosen: Mapping, shape: list[int]) -> np.ndarray:
-        kept = [v for v in meta["id"] if chosen[v] is not None or
-                meta["dimension"][v]["extension"].get("eliminationValueCode")]
+    def _percent(meta: dict, kept: list[str], chosen: Mapping, shape: list[int]) -> np.ndarray:
         units = meta["dimension"]["ContentsCode"]["category"].get("unit", {})
         flags = np.array([units.get(c, {}).get("base") in ("percent", "procent") for c in chosen["ContentsCode"]])
         return flags.reshape([-1 if v == "ContentsCode" else 1 for v in kept]) * np.ones(shape, dtype=bool)
@@ -232,6 +234,12 @@ class ScbData:
                     else r["value"] for r in frame
                 }
             return self._population
+
+
+def _elimination_values(body: dict) -> dict[tuple[str, str], str]:
+    table = body["extension"]["px"]["tableid"]
+    return {(table, var): dim["extension"]["eliminationValueCode"] for var, dim in body["dimension"].items()
+            if "eliminationValueCode" in dim["extension"]}
 
 
 def table_codes(meta: dict, var: str) -> list[str]:

@@ -251,7 +251,7 @@ def _default_selection(meta: dict) -> dict[str, list[str] | None]:
     return chosen
 
 
-def _dataset(meta: dict, chosen: Mapping[str, list[str] | None], values: list) -> dict:
+def _dataset(meta: dict, chosen: Mapping[str, list[str] | None], values: list, data: ScbData) -> dict:
     """The json-stat2 answer in the recorded data body's shape, metadata trimmed to the selected codes."""
     kept = [v for v in meta["id"] if chosen[v] is not None]
     dimension = {}
@@ -264,11 +264,15 @@ def _dataset(meta: dict, chosen: Mapping[str, list[str] | None], values: list) -
         if "unit" in category:
             trimmed["unit"] = {c: category["unit"][c] for c in codes}
         extension = {k: v for k, v in source["extension"].items() if k not in ("codelists", "categoryNoteMandatory")}
+        total = data.elimination_value(meta["extension"]["px"]["tableid"], var)
+        if total:
+            extension = {"elimination": extension["elimination"], "eliminationValueCode": total, **extension}
         dimension[var] = {"label": source["label"], **({"note": source["note"]} if "note" in source else {}),
                           "category": trimmed, "extension": extension}
     answer = {k: meta[k] for k in ("version", "class", "label", "source", "updated")}
     answer.update(note=[*meta.get("note", []), SYNTHETIC_NOTE], role=meta["role"], id=kept,
-                  size=[len(chosen[v]) for v in kept], dimension=dimension, extension=meta["extension"])
+                  size=[len(chosen[v]) for v in kept], dimension=dimension,
+                  extension={"discontinued": None, **meta["extension"]})  # data answers always carry it
     answer["value"] = values
     missing = {str(i): ".." for i, v in enumerate(values) if v is None}
     if missing:
@@ -360,7 +364,7 @@ class _Router:
         if cells > self.config["maxDataCells"]:
             raise _Problem(400, "Too many cells selected", "Too many cells selected")
         table = meta["extension"]["px"]["tableid"]
-        return _Reply(200, _dataset(meta, chosen, self.data.values(table, chosen)), cells=cells)
+        return _Reply(200, _dataset(meta, chosen, self.data.values(table, chosen), self.data), cells=cells)
 
 
 def _integer(text: str, name: str) -> int:
@@ -423,7 +427,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         started = time.monotonic()
         path, _, query = self.path.partition("?")
-        fault = fake._take_fault(f"{path}?{query}")
+        fault = fake._take_fault(f"{path}?{query}" if query else path)
         kind = fault.kind if fault else None
         wait = fake.latency + (fault.opts.get("seconds", DEFAULT_TIMEOUT_SECONDS) if kind == "timeout" else 0)
         text = body.decode("utf-8", "replace")
