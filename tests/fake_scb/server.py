@@ -11,19 +11,15 @@ from __future__ import annotations
 import json
 import math
 import re
-import socket
-import struct
-import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
+
+from tests.fake_http import Fault, FakeHttpServer, QuietServer, TrackedHandler
 
 from .data import SYNTHETIC_NOTE, ScbData, table_codes
 
@@ -63,14 +59,6 @@ class LoggedRequest:
     status: int
     cells: int
     fault: str | None
-
-
-@dataclass
-class _Fault:
-    kind: str
-    pattern: re.Pattern[str] | None
-    times: int | None
-    opts: dict[str, Any]
 
 
 class _Problem(Exception):
@@ -386,35 +374,8 @@ def _linked(entry: dict, root: str) -> dict:
 
 
 # -- the HTTP server -------------------------------------------------------------------------------------------
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], fake: FakeScb) -> None:
-        super().__init__(address, _Handler)
-        self.fake = fake
-        host, port = self.server_address[:2]
-        self.root = f"http://{host}:{port}"
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.fake._track(self.connection, open_=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: a line per request would drown test output."""
+class _Handler(TrackedHandler):
+    server: QuietServer
 
     def do_GET(self) -> None:
         self._handle("GET", b"")
@@ -439,10 +400,9 @@ class _Handler(BaseHTTPRequestHandler):
         reply = fake._answer(self.server.root, method, self.path, body, client)
         if fault:
             reply = _faulty(reply, fault)
-        try:
-            self._send(reply, kind)
-        finally:
-            fake._record(LoggedRequest(started, method, path, query, text, reply.status, reply.cells, kind))
+        # logged before the answer goes out, so a test that has its answer always finds it in the log
+        fake._record(LoggedRequest(started, method, path, query, text, reply.status, reply.cells, kind))
+        self._send(reply, kind)
 
     def _send(self, reply: _Reply, kind: str | None) -> None:
         body = reply.body()
@@ -455,12 +415,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(sent)
         if kind == "reset":
-            self.close_connection = True
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
+            self._reset()
 
 
-def _faulty(reply: _Reply, fault: _Fault) -> _Reply:
+def _faulty(reply: _Reply, fault: Fault) -> _Reply:
     if fault.kind == "status":
         status = fault.opts.get("status", DEFAULT_FAULT_STATUS)
         headers = {"Retry-After": str(fault.opts["retry_after"])} if "retry_after" in fault.opts else {}
@@ -470,12 +428,14 @@ def _faulty(reply: _Reply, fault: _Fault) -> _Reply:
     return reply
 
 
-class FakeScb:
+class FakeScb(FakeHttpServer[LoggedRequest]):
     """The fake PxWebApi 2.0 in a background thread; a context manager so a test can never leak it.
 
     Knobs: `max_cells`, `max_calls`/`time_window` (what /config says and what is enforced), `latency`, and
     `now` (the clock `pastDays` counts back from). Mutations: `set_updated`, `set_value`. Faults: `add_fault`.
     """
+
+    fault_options = FAULT_OPTIONS
 
     def __init__(
         self,
@@ -488,114 +448,27 @@ class FakeScb:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(_Handler, host, port)
         self.data = data
         self.latency = latency
         config = {**data.config, "maxDataCells": max_cells, "maxCallsPerTimeWindow": max_calls,
                   "timeWindow": time_window}
         self._router = _Router(data, config, now)
-        self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._log: list[LoggedRequest] = []
-        self._faults: list[_Fault] = []
         self._calls: dict[str, deque[float]] = {}
-        self._connections: set[socket.socket] = set()
 
     @property
     def config(self) -> dict:
         return self._router.config
 
-    def start(self) -> FakeScb:
-        if self._server is not None:
-            raise RuntimeError("FakeScb is already running")
-        self._stopping.clear()
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-scb", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Wake sleeping handlers and cut open connections so stopping never waits on a client."""
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeScb:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def root(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeScb is not running")
-        return self._server.root
-
     @property
     def base_url(self) -> str:
         return f"{self.root}/api/v2"
-
-    @property
-    def log(self) -> list[LoggedRequest]:
-        with self._lock:
-            return list(self._log)
-
-    def clear_log(self) -> None:
-        with self._lock:
-            self._log.clear()
 
     def set_updated(self, table: str, iso_timestamp: str) -> None:
         self.data.set_updated(table, iso_timestamp)
 
     def set_value(self, table: str, codes: Mapping[str, str], value: float | None) -> None:
         self.data.set_value(table, codes, value)
-
-    def add_fault(self, kind: str, match: str | None = None, times: int | None = 1, **opts: Any) -> None:
-        """Queue a misbehaviour for the next matching request(s) (regex on path?query); typos are errors."""
-        if kind not in FAULT_OPTIONS:
-            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_OPTIONS)}")
-        if set(opts) - FAULT_OPTIONS[kind]:
-            raise ValueError(f"fault {kind!r} takes options {sorted(FAULT_OPTIONS[kind])}, not {sorted(opts)}")
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1, or None for forever")
-        with self._lock:
-            self._faults.append(_Fault(kind, re.compile(match) if match else None, times, opts))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _take_fault(self, target: str) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.pattern is None or fault.pattern.search(target):
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times == 0:
-                            self._faults.remove(fault)
-                    return fault
-            return None
-
-    def _pause(self, seconds: float) -> bool:
-        return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
 
     def _answer(self, root: str, method: str, target: str, body: bytes, client: str) -> _Reply:
         if len(root) + len(target) > MAX_URL:
@@ -621,14 +494,3 @@ class FakeScb:
                 return max(1, math.ceil(calls[0] + window - now))
             calls.append(now)
             return None
-
-    def _track(self, connection: socket.socket, open_: bool) -> None:
-        with self._lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def _record(self, entry: LoggedRequest) -> None:
-        with self._lock:
-            self._log.append(entry)
