@@ -7,16 +7,28 @@ were asked, so that part lives here once (Kolada and SCB fakes build on it).
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import struct
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 Entry = TypeVar("Entry")
+COMMON_FAULTS = {  # what any server or proxy in front of it can do; each fake adds its API's own misbehaviours
+    "status": {"status", "retry_after"},  # an error status, optionally with Retry-After
+    "html": set(),                        # a maintenance page with status 200
+    "truncate": set(),                    # half the body, the connection closed cleanly
+    "reset": set(),                       # half the body, then a TCP RST
+    "drop": set(),                        # the connection closed without an answer
+    "timeout": {"seconds"},               # no answer for `seconds`
+}
+DEFAULT_FAULT_STATUS = 503
+DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass
@@ -62,11 +74,38 @@ class TrackedHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: a line per request would drown test output."""
 
+    def _send_bytes(self, status: int, content_type: str, headers: dict[str, str], body: bytes,
+                    kind: str | None) -> None:
+        """Answer; the `truncate` and `reset` faults promise the whole body and send half of it."""
+        sent = body[: len(body) // 2] if kind in ("truncate", "reset") else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if kind == "reset" else len(sent)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(sent)
+        if kind == "reset":
+            self._reset()
+
     def _reset(self) -> None:
         """Close with SO_LINGER 0 so the peer gets a TCP RST, not a tidy FIN."""
         self.close_connection = True
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
+
+
+def serve_until_signalled(fake: FakeHttpServer, base_url: Callable[[], str]) -> None:
+    """Run a fake from the command line: print its base URL, serve until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    for name in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(name, lambda *_: stop.set())
+    with fake:
+        print(base_url(), flush=True)
+        # A bounded wait in a loop: an unbounded Event.wait() can sleep through a signal that
+        # arrives just before it blocks, which left the server running after Ctrl-C now and then.
+        while not stop.wait(0.2):
+            pass
 
 
 class FakeHttpServer(Generic[Entry]):

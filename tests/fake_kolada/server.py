@@ -16,7 +16,15 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from tests.fake_http import Fault, FakeHttpServer, QuietServer, TrackedHandler
+from tests.fake_http import (
+    COMMON_FAULTS,
+    DEFAULT_FAULT_STATUS,
+    DEFAULT_TIMEOUT_SECONDS,
+    Fault,
+    FakeHttpServer,
+    QuietServer,
+    TrackedHandler,
+)
 
 from .data import KoladaData
 
@@ -29,12 +37,7 @@ MAINTENANCE_PAGE = (
     "<body><h1>Kolada är tillfälligt otillgängligt</h1><p>Vi utför underhåll. Försök igen senare.</p></body></html>"
 )
 FAULT_OPTIONS = {
-    "status": {"status", "retry_after"},
-    "html": set(),
-    "truncate": set(),
-    "reset": set(),
-    "drop": set(),
-    "timeout": {"seconds"},
+    **COMMON_FAULTS,
     "empty": set(),
     "loop": set(),
     "nan": set(),            # every value the bare literal NaN (json.loads takes it; the JSON standard does not)
@@ -45,8 +48,6 @@ FAULT_OPTIONS = {
     "trickle": {"seconds"},  # the body one byte every `seconds`
     "endless": set(),        # a body that never ends
 }
-DEFAULT_FAULT_STATUS = 503
-DEFAULT_TIMEOUT_SECONDS = 30.0
 METADATA_FILTERS = {
     "kpi": (),
     "kpi_groups": (),
@@ -333,17 +334,7 @@ class _Handler(TrackedHandler):
         if kind in ("trickle", "endless"):
             self._stream(reply, kind, (opts or {}).get("seconds", 1.0))
             return
-        body = reply.body()
-        sent = body[: len(body) // 2] if kind in ("truncate", "reset") else body
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(body) if kind == "reset" else len(sent)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(sent)
-        if kind == "reset":
-            self._reset()
+        self._send_bytes(reply.status, reply.content_type, reply.headers, reply.body(), kind)
 
     def _stream(self, reply: _Reply, kind: str, seconds: float) -> None:
         """Send the body one byte at a time (trickle), or a body that never ends (endless), until stopped."""

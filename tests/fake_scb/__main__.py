@@ -7,10 +7,10 @@ Values are SYNTHETIC and deterministic, except TAB638 BE0101N1 population totals
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
+
+from tests.fake_http import serve_until_signalled
 
 from .data import ScbData, shared_path
 from .server import FakeScb
@@ -37,14 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 2
-    stop = threading.Event()
-    for name in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(name, lambda *_: stop.set())
-    with FakeScb(data, args.max_cells, args.max_calls, args.time_window, args.latency,
-                 host=args.host, port=args.port) as fake:
-        print(fake.base_url, flush=True)
-        while not stop.wait(0.2):
-            pass
+    fake = FakeScb(data, args.max_cells, args.max_calls, args.time_window, args.latency, host=args.host, port=args.port)
+    serve_until_signalled(fake, lambda: fake.base_url)
     return 0
 
 

@@ -19,7 +19,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from tests.fake_http import Fault, FakeHttpServer, QuietServer, TrackedHandler
+from tests.fake_http import (
+    COMMON_FAULTS,
+    DEFAULT_FAULT_STATUS,
+    DEFAULT_TIMEOUT_SECONDS,
+    Fault,
+    FakeHttpServer,
+    QuietServer,
+    TrackedHandler,
+)
 
 from .data import SYNTHETIC_NOTE, ScbData, table_codes
 
@@ -33,16 +41,6 @@ MAINTENANCE_PAGE = (
     "<!DOCTYPE html><html><head><title>Statistikdatabasen - underhåll</title></head>"
     "<body><h1>Statistikdatabasen är tillfälligt otillgänglig</h1><p>Försök igen senare.</p></body></html>"
 )
-FAULT_OPTIONS = {
-    "status": {"status", "retry_after"},
-    "html": set(),
-    "truncate": set(),
-    "reset": set(),
-    "drop": set(),
-    "timeout": {"seconds"},
-}
-DEFAULT_FAULT_STATUS = 503
-DEFAULT_TIMEOUT_SECONDS = 30.0
 _CALL = re.compile(r"^(TOP|BOTTOM|RANGE|FROM|TO)\((.*)\)$", re.IGNORECASE)
 _ARITY = {"TOP": (1, 2), "BOTTOM": (1, 2), "RANGE": (2, 2), "FROM": (1, 1), "TO": (1, 1)}
 
@@ -402,20 +400,8 @@ class _Handler(TrackedHandler):
             reply = _faulty(reply, fault)
         # logged before the answer goes out, so a test that has its answer always finds it in the log
         fake._record(LoggedRequest(started, method, path, query, text, reply.status, reply.cells, kind))
-        self._send(reply, kind)
+        self._send_bytes(reply.status, reply.content_type, reply.headers, reply.body(), kind)
 
-    def _send(self, reply: _Reply, kind: str | None) -> None:
-        body = reply.body()
-        sent = body[: len(body) // 2] if kind in ("truncate", "reset") else body
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(body) if kind == "reset" else len(sent)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(sent)
-        if kind == "reset":
-            self._reset()
 
 
 def _faulty(reply: _Reply, fault: Fault) -> _Reply:
@@ -435,7 +421,7 @@ class FakeScb(FakeHttpServer[LoggedRequest]):
     `now` (the clock `pastDays` counts back from). Mutations: `set_updated`, `set_value`. Faults: `add_fault`.
     """
 
-    fault_options = FAULT_OPTIONS
+    fault_options = COMMON_FAULTS
 
     def __init__(
         self,
