@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
+
+from tests.fake_http import serve_until_signalled
 
 from .data import KoladaData, shared_path
 from .server import FakeKolada
@@ -30,15 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 2
-    stop = threading.Event()
-    for name in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(name, lambda *_: stop.set())
-    with FakeKolada(data, args.latency, args.per_page_cap, args.host, args.port) as fake:
-        print(fake.base_url, flush=True)
-        # A bounded wait in a loop: an unbounded Event.wait() can sleep through a signal that
-        # arrives just before it blocks, which left the server running after Ctrl-C now and then.
-        while not stop.wait(0.2):
-            pass
+    fake = FakeKolada(data, args.latency, args.per_page_cap, args.host, args.port)
+    serve_until_signalled(fake, lambda: fake.base_url)
     return 0
 
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import struct
-import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
+
+from tests.fake_http import (
+    COMMON_FAULTS,
+    DEFAULT_FAULT_STATUS,
+    DEFAULT_TIMEOUT_SECONDS,
+    Fault,
+    FakeHttpServer,
+    QuietServer,
+    TrackedHandler,
+)
 
 from .data import KoladaData
 
@@ -33,12 +37,7 @@ MAINTENANCE_PAGE = (
     "<body><h1>Kolada är tillfälligt otillgängligt</h1><p>Vi utför underhåll. Försök igen senare.</p></body></html>"
 )
 FAULT_OPTIONS = {
-    "status": {"status", "retry_after"},
-    "html": set(),
-    "truncate": set(),
-    "reset": set(),
-    "drop": set(),
-    "timeout": {"seconds"},
+    **COMMON_FAULTS,
     "empty": set(),
     "loop": set(),
     "nan": set(),            # every value the bare literal NaN (json.loads takes it; the JSON standard does not)
@@ -49,8 +48,6 @@ FAULT_OPTIONS = {
     "trickle": {"seconds"},  # the body one byte every `seconds`
     "endless": set(),        # a body that never ends
 }
-DEFAULT_FAULT_STATUS = 503
-DEFAULT_TIMEOUT_SECONDS = 30.0
 METADATA_FILTERS = {
     "kpi": (),
     "kpi_groups": (),
@@ -72,14 +69,6 @@ class LoggedRequest:
     status: int
     items: int
     fault: str | None
-
-
-@dataclass
-class _Fault:
-    kind: str
-    pattern: re.Pattern[str] | None
-    times: int | None
-    opts: dict[str, Any]
 
 
 class _ApiError(Exception):
@@ -278,7 +267,7 @@ def _envelope(
     return _Reply(200, payload, items=len(values), page_url=request.url(page, per_page))
 
 
-def _faulty(reply: _Reply, fault: _Fault) -> _Reply:
+def _faulty(reply: _Reply, fault: Fault) -> _Reply:
     """Replace or bend a correct reply the way a misbehaving server or proxy would."""
     if fault.kind == "status":
         status = fault.opts.get("status", DEFAULT_FAULT_STATUS)
@@ -318,36 +307,8 @@ def _bent(item: dict, kind: str) -> dict:
     return {**item, "values": [{**v, "value": None, "count": 0, "isdeleted": True} for v in item.get("values", [])]}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # idle keep-alive connections must not hold up stop()
-
-    def __init__(self, address: tuple[str, int], fake: FakeKolada) -> None:
-        super().__init__(address, _Handler)
-        self.fake = fake
-        host, port = self.server_address[:2]
-        self.root = f"http://{host}:{port}"
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients hanging up is routine under fault injection; only real bugs deserve a traceback."""
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.fake._track(self.connection, open_=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: a line per request would drown test output."""
+class _Handler(TrackedHandler):
+    server: QuietServer
 
     def do_GET(self) -> None:
         fake = self.server.fake
@@ -373,17 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("trickle", "endless"):
             self._stream(reply, kind, (opts or {}).get("seconds", 1.0))
             return
-        body = reply.body()
-        sent = body[: len(body) // 2] if kind in ("truncate", "reset") else body
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(body) if kind == "reset" else len(sent)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(sent)
-        if kind == "reset":
-            self._reset()
+        self._send_bytes(reply.status, reply.content_type, reply.headers, reply.body(), kind)
 
     def _stream(self, reply: _Reply, kind: str, seconds: float) -> None:
         """Send the body one byte at a time (trickle), or a body that never ends (endless), until stopped."""
@@ -408,15 +359,11 @@ class _Handler(BaseHTTPRequestHandler):
         while not fake._stopping.is_set():
             self.wfile.write(filler)
 
-    def _reset(self) -> None:
-        """Close with SO_LINGER 0 so the peer gets a TCP RST, not a tidy FIN."""
-        self.close_connection = True
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
 
-
-class FakeKolada:
+class FakeKolada(FakeHttpServer[LoggedRequest]):
     """The fake API in a background thread; a context manager so a test can never leak it."""
+
+    fault_options = FAULT_OPTIONS
 
     def __init__(
         self,
@@ -426,115 +373,14 @@ class FakeKolada:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(_Handler, host, port)
         self.data = data
         self.latency = latency
         self.per_page_cap = per_page_cap
-        self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._log: list[LoggedRequest] = []
-        self._faults: list[_Fault] = []
-        self._connections: set[socket.socket] = set()
-
-    def start(self) -> FakeKolada:
-        if self._server is not None:
-            raise RuntimeError("FakeKolada is already running")
-        self._stopping.clear()
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-kolada", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Wake sleeping handlers and cut open connections so stopping never waits on a client."""
-        if self._server is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeKolada:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def root(self) -> str:
-        """Scheme, host and port: the server's own address, which next_url is built from."""
-        if self._server is None:
-            raise RuntimeError("FakeKolada is not running")
-        return self._server.root
 
     @property
     def base_url(self) -> str:
         return f"{self.root}/v3"
 
-    @property
-    def log(self) -> list[LoggedRequest]:
-        """A snapshot, so a test can iterate while handlers keep appending."""
-        with self._lock:
-            return list(self._log)
-
-    def clear_log(self) -> None:
-        with self._lock:
-            self._log.clear()
-
-    def add_fault(self, kind: str, match: str | None = None, times: int | None = 1, **opts: Any) -> None:
-        """Queue a misbehaviour for the next matching request(s); unknown kinds or options are typos."""
-        if kind not in FAULT_OPTIONS:
-            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_OPTIONS)}")
-        if set(opts) - FAULT_OPTIONS[kind]:
-            raise ValueError(f"fault {kind!r} takes options {sorted(FAULT_OPTIONS[kind])}, not {sorted(opts)}")
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1, or None for forever")
-        with self._lock:
-            self._faults.append(_Fault(kind, re.compile(match) if match else None, times, opts))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def _take_fault(self, target: str) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.pattern is None or fault.pattern.search(target):
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times == 0:
-                            self._faults.remove(fault)
-                    return fault
-            return None
-
-    def _pause(self, seconds: float) -> bool:
-        """Sleep unless stopping; False tells the handler to give up instead of answering."""
-        return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
-
     def _answer(self, root: str, path: str, query: str) -> _Reply:
         return _respond(self.data, _Request(root, path, query, self.per_page_cap))
-
-    def _track(self, connection: socket.socket, open_: bool) -> None:
-        with self._lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def _record(self, entry: LoggedRequest) -> None:
-        with self._lock:
-            self._log.append(entry)
