@@ -23,7 +23,16 @@ class Unreachable(UpstreamUnavailable):
 
 
 class RequestRefused(SourceError):
-    """The source answered 4xx (or redirected us elsewhere): our request was wrong, so retrying cannot help."""
+    """The source answered 4xx (or redirected us elsewhere): our request was wrong, so retrying cannot help.
+
+    `status` and `title` (problem+json's, or None) let a source tell "no such table" from "too many cells".
+    """
+
+    def __init__(self, message: str, url: str | None = None, status: int | None = None,
+                 title: str | None = None) -> None:
+        super().__init__(message, url)
+        self.status = status
+        self.title = title
 
 
 class BadResponse(SourceError):

@@ -94,6 +94,12 @@ class RateLimiter:
         """`rate` requests per second; below 1, one request per 1/rate seconds."""
         return cls(int(rate), 1.0) if rate >= 1 else cls(1, 1.0 / rate)
 
+    def obey(self, calls: int, window: float) -> None:
+        """Adopt a limit the server announces (SCB's /config) when it is stricter than ours."""
+        with self.lock:
+            if calls / (window + self.MARGIN) < self.calls / self.window:
+                self.calls, self.window = max(1, int(calls)), window + self.MARGIN
+
     def wait(self) -> None:
         with self.lock:
             while True:
@@ -212,6 +218,16 @@ def detail(response: requests.Response) -> str:
     return str(body)[:200]
 
 
+def _title(response: requests.Response) -> str | None:
+    """problem+json's `title` (SCB: "Non-existent table", "Too many cells selected"), if the body has one."""
+    try:
+        body = strict_json(response.content)
+    except ValueError:
+        return None
+    title = body.get("title") if isinstance(body, dict) else None
+    return str(title) if title else None
+
+
 class Transport:
     """JSON over HTTP for one source, with the rules above.
 
@@ -326,7 +342,7 @@ class Transport:
         if status >= 400:
             hint = self.refusal_hint(status, url)
             raise RequestRefused(f"{self.name} refused the request (HTTP {status}): {detail(response)}"
-                                 + (f"; {hint}" if hint else ""), url)
+                                 + (f"; {hint}" if hint else ""), url, status=status, title=_title(response))
         if status != 200:
             raise TransientError(f"unexpected HTTP {status} from {self.name}", url)
         if not _is_json(response):
