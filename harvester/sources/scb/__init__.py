@@ -1,0 +1,1 @@
+"""SCB's statistics database (PxWebApi 2.0) as a harvest source."""

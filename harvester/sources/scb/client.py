@@ -1,0 +1,181 @@
+"""SCB's PxWebApi 2.0 over the shared transport: /config, table search, table entries, metadata, data.
+
+Politeness, retries, the cache and the bounds on every answer live in `harvester.transport`. What is
+SCB's own is here: the limits `/config` announces (cells per answer, calls per window, which the
+transport's limiter then obeys), selections as one comma list per variable with `+` sent as `%2B`
+(a repeated `valueCodes[X]` silently keeps only the first), POST once a GET URL would be too long,
+the page links of the table search, and problem+json refusals.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+
+from ...errors import BadResponse, RequestRefused
+from ...transport import CacheRules, Limits, RateLimiter, RequestStats, Transport
+from .jsonstat import decode
+from .metadata import TableMeta, parse_metadata
+
+log = logging.getLogger(__name__)
+
+LANG = "sv"
+FORMAT = "json-stat2"
+MAX_GET_URL = 2000  # SCB caps URLs near 2 100 characters; longer selections go by POST
+MAX_SEARCH_PAGES = 50
+SEARCH_PAGE_SIZE = 100
+# SCB's published limits, used until /config is read (it is exempt from the call quota).
+DEFAULT_CELLS, DEFAULT_CALLS, DEFAULT_WINDOW = 150_000, 30, 10.0
+# Metadata and search answers change when a table is revised, which `updated` tells us (read fresh);
+# data answers are kept an hour so a rerun after a fault costs nothing.
+CACHE_RULES = CacheRules(expire_after=timedelta(hours=20), urls_expire_after={"*/data*": timedelta(hours=1)})
+OFFLINE_HINT = ("Check --scb-api-url, SCB_API_URL or [source.scb] api_url; without access to SCB, serve the fake "
+                "locally with `python -m tests.fake_scb` (README: \"SCB as a second source\").")
+
+Selection = Sequence[tuple[str, Sequence[str] | None]]  # (variable, codes); None leaves the variable out
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    max_cells: int
+    calls: int
+    window: float
+
+
+def _hint(status: int, url: str) -> str:
+    if status == 404 and "/tables/" not in url:
+        return "is the URL missing /api/v2?"
+    return ""
+
+
+def selection_query(selection: Selection) -> str:
+    """`valueCodes[VAR]=a,b` for each selected variable: one comma list each, every code percent-encoded
+    (`1+2` → `1%2B2`, `ä` → `%C3%A4`); a code holding a comma sits in brackets, as PxWebApi wants."""
+    parts = []
+    for var, codes in selection:
+        if codes is None:
+            continue
+        items = [f"[{c}]" if "," in c else c for c in codes]
+        parts.append(f"valueCodes[{quote(var, safe='')}]=" + ",".join(quote(i, safe="[]") for i in items))
+    return "&".join(parts)
+
+
+def selection_body(selection: Selection) -> dict[str, Any]:
+    return {"selection": [{"variableCode": var, "valueCodes": list(codes)} for var, codes in selection
+                          if codes is not None]}
+
+
+class ScbClient:
+    """Reads SCB's statistics database through one polite transport."""
+
+    def __init__(self, base_url: str, *, cache_path: Path | None = None, refresh: bool = False,
+                 limits: Limits = Limits()) -> None:
+        self.limiter = RateLimiter(DEFAULT_CALLS, DEFAULT_WINDOW)
+        self.transport = Transport("SCB", base_url, limiter=self.limiter, limits=limits, cache_path=cache_path,
+                                   cache_rules=CACHE_RULES, refresh=refresh, refusal_hint=_hint,
+                                   offline_hint=OFFLINE_HINT)
+        self.base_url = self.transport.base_url
+        self._limits: ServerLimits | None = None
+
+    @property
+    def stats(self) -> RequestStats:
+        return self.transport.stats
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> "ScbClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _json(self, path: str, params: Mapping[str, Any] | None = None, *, fresh: bool = False) -> Any:
+        def accept(body: Any, url: str) -> Any:
+            if not isinstance(body, dict):
+                raise BadResponse("SCB answered JSON that is not an object", url)
+            return body
+        return self.transport.request_json(self.url(path), {"lang": LANG, **(params or {})}, validate=accept,
+                                           fresh=fresh)
+
+    def limits(self) -> ServerLimits:
+        """The server's limits from /config (read once per run); the call quota goes to the rate limiter."""
+        if self._limits is None:
+            body = self._json("config", fresh=True)
+            try:
+                limits = ServerLimits(int(body["maxDataCells"]), int(body["maxCallsPerTimeWindow"]),
+                                      float(body["timeWindow"]))
+            except (KeyError, TypeError, ValueError):
+                raise BadResponse("SCB's /config has no maxDataCells, maxCallsPerTimeWindow and timeWindow",
+                                  self.url("config")) from None
+            if min(limits.max_cells, limits.calls) < 1 or limits.window <= 0:
+                raise BadResponse(f"SCB's /config announces impossible limits {limits}", self.url("config"))
+            self.limiter.obey(limits.calls, limits.window)
+            log.debug("SCB limits: %d cells per answer, %d calls per %g s", *(limits.max_cells, limits.calls,
+                                                                             limits.window))
+            self._limits = limits
+        return self._limits
+
+    def table(self, table_id: str) -> dict[str, Any]:
+        """The table's entry (label, periods, `updated`), always asked of the server: a revision must be seen."""
+        return self._json(f"tables/{quote(table_id, safe='')}", fresh=True)
+
+    def metadata(self, table_id: str, updated: str | None = None) -> TableMeta:
+        """The table's metadata; asked again past the cache when it is older than the entry's `updated`."""
+        path = f"tables/{quote(table_id, safe='')}/metadata"
+        meta = parse_metadata(self._json(path), self.url(path))
+        if updated and meta.updated != updated:
+            meta = parse_metadata(self._json(path, fresh=True), self.url(path))
+        return meta
+
+    def search(self, words: str = "", past_days: int | None = None) -> Iterator[dict[str, Any]]:
+        """Table entries matching `words`, following the answer's `next` links to the end."""
+        params: dict[str, Any] = {"lang": LANG, "query": words, "pageSize": SEARCH_PAGE_SIZE}
+        if past_days is not None:
+            params["pastDays"] = past_days
+        url: str | None = self.url("tables")
+        for _ in range(MAX_SEARCH_PAGES):
+            if url is None:
+                return
+            body = self.transport.request_json(url, params, validate=_search_page)
+            yield from body["tables"]
+            link = next((x.get("href") for x in body.get("page", {}).get("links", []) if x.get("rel") == "next"), None)
+            url, params = (self.transport.same_origin(link, url) if link else None), None
+        raise BadResponse(f"SCB's table search went on for more than {MAX_SEARCH_PAGES} pages", self.url("tables"))
+
+    def data(self, table_id: str, selection: Selection) -> tuple[pd.DataFrame, str]:
+        """One json-stat2 answer for `selection`, decoded into cells (inside the retry loop, so a cut-off
+        answer is asked again), and the URL it came from (GET, or POST for a long selection)."""
+        path = self.url(f"tables/{quote(table_id, safe='')}/data")
+        url = f"{path}?lang={LANG}&outputFormat={FORMAT}"
+        query = selection_query(selection)
+        body = None
+        if len(url) + 1 + len(query) <= MAX_GET_URL:
+            url = f"{url}&{query}" if query else url
+        else:
+            body = selection_body(selection)
+        return self.transport.request_json(url, validate=decode, body=body), url
+
+    def forget(self, urls: Sequence[str]) -> None:
+        for url in urls:
+            self.transport.forget(url)
+
+
+def _search_page(body: Any, url: str) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("tables"), list):
+        raise BadResponse("SCB's table search answered without a 'tables' list", url)
+    return body
+
+
+def refused_table(exc: RequestRefused) -> bool:
+    """SCB's "no such table" (404 Non-existent table)."""
+    return exc.status == 404 and (exc.title or "").casefold() == "non-existent table"
