@@ -1,4 +1,4 @@
-"""Harvest Kolada KPI series into Parquet and build benchmark tables for municipal plans.
+"""Harvest Kolada and SCB series into Parquet and build benchmark tables for municipal plans.
 
 Command line: parse arguments, set up logging, wire the rooms together, map outcomes to exit codes.
 
@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, store
-from .config import DEFAULT_API_URL, Config, ConfigError, SourceSettings, choose_url, load_config
+from .config import DEFAULT_API_URL, DEFAULT_SCB_API_URL, Config, ConfigError, SourceSettings, choose_url, load_config
 from .errors import SourceError, Unreachable, UpstreamUnavailable
 from .exitcodes import ExitCode
 from .lock import LockHeld, run_lock
 from .names import NotFound
 from .sources.kolada.client import KoladaClient
+from .sources.scb.client import ScbClient
 from .transport import Limits
 
 if TYPE_CHECKING:
@@ -56,16 +57,32 @@ def setup_logging(quiet: bool, verbose: bool) -> None:
 INTERACTIVE_RETRY_SECONDS = 10.0  # a person waiting at a prompt: give up well within 15 s
 
 
+def _limits(config: Config | None, source: SourceSettings) -> Limits:
+    retry = source.max_retry_seconds if config else min(source.max_retry_seconds, INTERACTIVE_RETRY_SECONDS)
+    return Limits(timeout=source.timeout, deadline=source.deadline, max_bytes=source.max_response_bytes,
+                  max_retry_seconds=retry, backoff=source.backoff)
+
+
+def _cache(config: Config | None, args: argparse.Namespace) -> Path | None:
+    """One HTTP cache file for every source (their URLs never collide)."""
+    source = config.source if config else SourceSettings()
+    return None if args.no_cache else Path(args.cache or source.cache or default_cache_path())
+
+
 def _client(config: Config | None, args: argparse.Namespace) -> KoladaClient:
     """The Kolada client of a command; without a config (the searches) an interactive one that gives up soon."""
     source = config.source if config else SourceSettings()
     api_url = choose_url("--api-url", args.api_url, "KOLADA_API_URL", source.api_url)
-    cache = None if args.no_cache else Path(args.cache or source.cache or default_cache_path())
-    retry = source.max_retry_seconds if config else min(source.max_retry_seconds, INTERACTIVE_RETRY_SECONDS)
-    limits = Limits(timeout=source.timeout, deadline=source.deadline, max_bytes=source.max_response_bytes,
-                    max_retry_seconds=retry, backoff=source.backoff)
-    return KoladaClient(api_url, cache_path=cache, refresh=getattr(args, "refresh", False), rate=source.rate,
-                        limits=limits)
+    return KoladaClient(api_url, cache_path=_cache(config, args), refresh=getattr(args, "refresh", False),
+                        rate=source.rate, limits=_limits(config, source))
+
+
+def _scb_client(config: Config | None, args: argparse.Namespace) -> ScbClient:
+    """The SCB client of a command (its rate comes from SCB's /config, not from [source] rate)."""
+    source = config.source if config else SourceSettings()
+    api_url = choose_url("--scb-api-url", args.scb_api_url, "SCB_API_URL", source.scb_api_url)
+    return ScbClient(api_url, cache_path=_cache(config, args), refresh=getattr(args, "refresh", False),
+                     limits=_limits(config, source))
 
 
 OUTPUT_ROOT = Path("output")
@@ -101,7 +118,7 @@ def _undo_output(root: Path, created: bool) -> None:
 def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
     from .harvest import harvest
 
-    config = load_config(args.config).with_api_url(args.api_url)
+    config = load_config(args.config).with_api_url(args.api_url, args.scb_api_url)
     root = output_root(args)
     created = _prepare_output(root)
     try:
@@ -109,9 +126,10 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
             for line in store.recover(root):
                 log.warning("%s", line)
             show = sys.stderr.isatty() and not args.quiet
-            with _client(config, args) as client:
-                result = harvest(config, root, client, refresh=args.refresh, accept_removals=args.accept_removals,
-                                 show_progress=show, command="run" if compare_after else "fetch")
+            with _client(config, args) as client, _scb_client(config, args) as scb:
+                result = harvest(config, root, client, scb=scb, refresh=args.refresh,
+                                 accept_removals=args.accept_removals, show_progress=show,
+                                 command="run" if compare_after else "fetch")
     except (ConfigError, OSError):
         _undo_output(root, created)
         raise
@@ -226,6 +244,44 @@ def cmd_groups(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_scb_search(args: argparse.Namespace) -> int:
+    """`harvester scb search WORDS`: SCB's table search."""
+    from itertools import islice
+
+    from .sources.scb.describe import table_line
+
+    words = " ".join(args.words)
+    with _scb_client(None, args) as client:
+        found = list(islice(client.search(words), args.limit))
+    for entry in found:
+        print(table_line(entry))
+    if not found:
+        print(f"no SCB table matches {words!r}", file=sys.stderr)
+        return ExitCode.CONFIG
+    return ExitCode.OK
+
+
+def cmd_scb_show(args: argparse.Namespace) -> int:
+    """`harvester scb show TABLE`: variables, codes and contents with units, as a config needs them."""
+    from .errors import RequestRefused
+    from .resolve import suggest_tables
+    from .sources.scb.client import refused_table
+    from .sources.scb.describe import show_lines
+
+    table = args.table.strip().upper()
+    with _scb_client(None, args) as client:
+        try:
+            entry = client.table(table)
+        except RequestRefused as exc:
+            if refused_table(exc):
+                raise ConfigError(f"SCB has no table {table}{suggest_tables(client, table)}") from None
+            raise
+        meta = client.metadata(table, str(entry.get("updated") or ""))
+    for line in show_lines(meta, args.all):
+        print(line)
+    return ExitCode.OK
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -244,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     net = argparse.ArgumentParser(add_help=False)
     net.add_argument("--api-url", help=f"Kolada v3 base URL; wins over KOLADA_API_URL, which wins over [source] api_url "
                                        f"(default {DEFAULT_API_URL})")
+    net.add_argument("--scb-api-url", help=f"SCB PxWebApi 2.0 base URL; wins over SCB_API_URL, which wins over "
+                                           f"[source.scb] api_url (default {DEFAULT_SCB_API_URL})")
     net.add_argument("--cache", help=f"HTTP cache file (default {default_cache_path()})")
     net.add_argument("--no-cache", action="store_true", help="do not read or write the HTTP cache")
     out = argparse.ArgumentParser(add_help=False)
@@ -285,6 +343,20 @@ def build_parser() -> argparse.ArgumentParser:
         s = inner.add_parser("search", parents=[common, net], help=help_text)
         s.add_argument("words", nargs="+")
         s.set_defaults(func=cmd_search)
+    scb = sub.add_parser("scb", help="find SCB tables and their codes for an SCB indicator",
+                         description="Find SCB tables (search) and the codes an indicator needs (show).")
+    scb_actions = scb.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s = scb_actions.add_parser("search", parents=[common, net], help="search SCB's tables by words",
+                               description="Search SCB's tables: id, label, first–last period, last update.")
+    s.add_argument("words", nargs="+", help="words of the table label, or a table id")
+    s.add_argument("--limit", type=int, default=40, help="at most this many tables (default 40)")
+    s.set_defaults(func=cmd_scb_search)
+    s = scb_actions.add_parser("show", parents=[common, net], help="variables, codes and contents of a table",
+                               description="A table's variables and codes: what select must fix, what may be left "
+                                           "out, and the contents codes with units.")
+    s.add_argument("table", help="table id, e.g. TAB6260")
+    s.add_argument("--all", action="store_true", help="list every code, including regions and periods")
+    s.set_defaults(func=cmd_scb_show)
     return parser
 
 

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .sources.scb.series import ScbSeries
+
 DEFAULT_API_URL = "https://api.kolada.se/v3"
+DEFAULT_SCB_API_URL = "https://statistikdatabasen.scb.se/api/v2"
+SOURCES = ("kolada", "scb")  # an indicator's `source`; a ratio has none of its own
+SCB_TABLE = re.compile(r"^TAB\d+$", re.IGNORECASE)
 DIRECTIONS = ("lower", "higher", "none")
 GENDERS = ("T", "K", "M")
 KPI_ID = re.compile(r"^[NU]\d{5}$")
@@ -27,13 +32,17 @@ EARLIEST_YEAR = 1950  # plausibility only: each source knows where its own serie
 
 KNOWN_KEYS: dict[str, set[str]] = {
     "": {"source", "home", "comparison", "years", "report", "indicator"},
-    "source": {"api_url", "cache", "rate", "timeout", "deadline", "max_response_mb", "max_retry_seconds", "backoff"},
+    "source": {"api_url", "cache", "rate", "timeout", "deadline", "max_response_mb", "max_retry_seconds", "backoff",
+               "scb"},
+    "source.scb": {"api_url"},
     "home": {"municipality"},
     "comparison": {"groups", "municipalities", "riket"},
     "years": {"from", "to"},
     "report": {"revised_since"},
-    "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals"},
+    "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals", "source", "table",
+                  "contents", "select", "month", "ratio"},
     "target": {"value", "year"},
+    "ratio": {"numerator", "denominator", "scale"},
 }
 
 
@@ -68,7 +77,19 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Ratio:
+    """numerator / denominator × scale, per municipality and year, of two other indicators' values."""
+
+    numerator: str
+    denominator: str
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
 class Indicator:
+    """One plan indicator. `kpi` is the series it reads: a Kolada KPI id, an SCB series id
+    (`ScbSeries.id`), or for a ratio `ratio_<id>`, computed at compare time and never stored."""
+
     id: str
     label: str
     kpi: str
@@ -77,6 +98,16 @@ class Indicator:
     gender: str = "T"
     unit: str | None = None
     decimals: int | None = None
+    source: str = "kolada"  # kolada | scb | ratio
+    scb: ScbSeries | None = None
+    ratio: Ratio | None = None
+
+    @property
+    def reference(self) -> str:
+        """How tables cite the figure: the KPI id, the SCB table and contents code, or "kvot"."""
+        if self.scb is not None:
+            return f"SCB {self.scb.table} {self.scb.contents}"
+        return "kvot" if self.ratio is not None else self.kpi
 
 
 # [source] numbers: (default, lowest, highest allowed). `deadline` bounds one whole request,
@@ -102,6 +133,7 @@ class SourceSettings:
     max_response_mb: float = SOURCE_NUMBERS["max_response_mb"][0]
     max_retry_seconds: float = SOURCE_NUMBERS["max_retry_seconds"][0]
     backoff: float = SOURCE_NUMBERS["backoff"][0]
+    scb_api_url: str = DEFAULT_SCB_API_URL  # [source.scb] api_url; the numbers above apply to every source
 
     @property
     def max_response_bytes(self) -> int:
@@ -123,13 +155,26 @@ class Config:
 
     @property
     def kpis(self) -> list[str]:
-        """Distinct KPI ids in the order the indicators name them."""
-        return list(dict.fromkeys(ind.kpi for ind in self.indicators))
+        """Distinct Kolada KPI ids in the order the indicators name them."""
+        return list(dict.fromkeys(ind.kpi for ind in self.indicators if ind.source == "kolada"))
 
-    def with_api_url(self, api_url: str | None) -> "Config":
-        """This config with the Kolada URL the command line or KOLADA_API_URL may override (`choose_url`)."""
+    @property
+    def scb_indicators(self) -> list[Indicator]:
+        return [ind for ind in self.indicators if ind.source == "scb"]
+
+    @property
+    def series(self) -> list[str]:
+        """Every stored series the indicators read (Kolada KPIs and SCB series; ratios are computed)."""
+        return list(dict.fromkeys(ind.kpi for ind in self.indicators if ind.ratio is None))
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        return next(ind for ind in self.indicators if ind.id == indicator_id)
+
+    def with_api_url(self, api_url: str | None, scb_api_url: str | None = None) -> "Config":
+        """This config with the URLs the command line or the environment may override (`choose_url`)."""
         url = choose_url("--api-url", api_url, "KOLADA_API_URL", self.source.api_url)
-        return replace(self, source=replace(self.source, api_url=url))
+        scb = choose_url("--scb-api-url", scb_api_url, "SCB_API_URL", self.source.scb_api_url)
+        return replace(self, source=replace(self.source, api_url=url, scb_api_url=scb))
 
     def years(self, today: dt.date) -> tuple[int, ...]:
         """The configured years; without `to`, up to this year, so new publications are never missed."""
@@ -189,10 +234,10 @@ class _Validator:
                     table, key, index,
                 )
 
-    def table(self, data: dict[str, Any], name: str) -> dict[str, Any]:
-        value = data.get(name, {})
+    def table(self, data: dict[str, Any], name: str, key: str | None = None) -> dict[str, Any]:
+        value = data.get(key or name, {})
         if not isinstance(value, dict):
-            raise self.fail(f"[{name}] must be a table, e.g. [{name}] on a line of its own", "", name)
+            raise self.fail(f"[{name}] must be a table, e.g. [{name}] on a line of its own", "", key or name)
         self.check_keys(value, name, name)
         return value
 
@@ -262,7 +307,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
 
     raw_inds = data.get("indicator", [])
     if not isinstance(raw_inds, list) or not raw_inds:
-        raise v.fail("the config needs at least one [[indicator]] table with id, label and kpi", "")
+        raise v.fail(f"the config needs at least one [[indicator]] table ({NEEDED})", "")
     indicators = tuple(_parse_indicator(v, raw, i) for i, raw in enumerate(raw_inds))
     seen: dict[str, int] = {}
     for i, ind in enumerate(indicators):
@@ -270,6 +315,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
             raise v.fail(f"indicator id {ind.id!r} is used twice; ids name output files and must be unique",
                          "indicator", "id", i)
         seen[ind.id] = i
+    _check_ratios(v, indicators)
     return Config(path=path, home=home, groups=tuple(groups), municipalities=tuple(extra), riket=riket,
                   year_from=year_from, year_to=year_to, indicators=indicators, source=source,
                   revised_since=revised_since)
@@ -290,7 +336,13 @@ def _parse_source(v: _Validator, src: dict[str, Any]) -> SourceSettings:
     numbers = {}
     for key, (default, low, high) in SOURCE_NUMBERS.items():
         numbers[key] = _number(v, src.get(key, default), f"[source] {key}", low, high, "source", key)
-    return SourceSettings(api_url=api_url, cache=Path(cache) if cache else None, **numbers)
+    scb = v.table(src, "source.scb", "scb")
+    scb_url = scb.get("api_url", DEFAULT_SCB_API_URL)
+    try:
+        scb_url = checked_url(scb_url if isinstance(scb_url, str) else repr(scb_url), "[source.scb] api_url")
+    except ConfigError as exc:
+        raise v.fail(str(exc), "source.scb", "api_url") from None
+    return SourceSettings(api_url=api_url, cache=Path(cache) if cache else None, scb_api_url=scb_url, **numbers)
 
 
 def _number(v: _Validator, value: Any, what: str, low: float, high: float, table: str, key: str,
@@ -308,14 +360,19 @@ def _string_list(v: _Validator, value: Any, table: str, key: str) -> list[str]:
     return [x.strip() for x in value]
 
 
+SCB_KEYS = ("table", "contents", "select", "month")
+NEEDED = ('needed: id, label and kpi for Kolada; id, label, source = "scb", table and contents for SCB; '
+          'or id, label and ratio')
+
+
 def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
     if not isinstance(raw, dict):
         raise v.fail("each [[indicator]] must be a table", "indicator", None, i)
     name = f"[[indicator]] number {i + 1}"
     v.check_keys(raw, "indicator", "indicator", i, label=name)
-    for key in ("id", "label", "kpi"):
+    for key in ("id", "label"):
         if key not in raw:
-            raise v.fail(f"{name} has no {key} (needed: id, label, kpi)", "indicator", None, i)
+            raise v.fail(f"{name} has no {key} ({NEEDED})", "indicator", None, i)
     ind_id = v.string(raw["id"], f"{name} id", "indicator", "id", i)
     if len(ind_id) > MAX_INDICATOR_ID:
         raise v.fail(f"indicator id {ind_id[:20]!r}… is {len(ind_id)} characters long; at most {MAX_INDICATOR_ID} "
@@ -325,10 +382,6 @@ def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
                      f"e.g. \"missbruk-kostnad\"", "indicator", "id", i)
     name = f"indicator {ind_id!r}"
     label = v.string(raw["label"], f"{name} label", "indicator", "label", i)
-    kpi = v.string(raw["kpi"], f"{name} kpi", "indicator", "kpi", i).upper()
-    if not KPI_ID.match(kpi):
-        raise v.fail(f"{name}: kpi {raw['kpi']!r} is not a Kolada KPI id (N or U followed by five digits, "
-                     f"e.g. \"N35001\")", "indicator", "kpi", i)
     direction = raw.get("direction", "none")
     if direction not in DIRECTIONS:
         raise v.fail(f"{name}: direction {direction!r} is not one of {', '.join(DIRECTIONS)}{_near(direction, DIRECTIONS)}",
@@ -342,8 +395,90 @@ def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
     decimals = raw.get("decimals")
     if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6):
         raise v.fail(f"{name}: decimals must be a whole number from 0 to 6, got {decimals!r}", "indicator", "decimals", i)
-    return Indicator(id=ind_id, label=label, kpi=kpi, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
-                     gender=gender, unit=unit, decimals=decimals)
+    common = dict(id=ind_id, label=label, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
+                  gender=gender, unit=unit, decimals=decimals)
+    if "ratio" in raw:
+        return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
+    source = raw.get("source", "kolada")
+    if source not in SOURCES:
+        raise v.fail(f"{name}: source {source!r} is not one of {', '.join(SOURCES)}{_near(str(source), SOURCES)}",
+                     "indicator", "source", i)
+    if source == "scb":
+        scb = _parse_scb(v, raw, name, i)
+        return Indicator(kpi=scb.id, source="scb", scb=scb, **common)
+    if "kpi" not in raw:
+        raise v.fail(f"{name} has no kpi ({NEEDED})", "indicator", None, i)
+    for key in SCB_KEYS:
+        if key in raw:
+            raise v.fail(f'{name}: {key} belongs to an SCB indicator; add source = "scb" (and remove kpi) or '
+                         f"remove {key}", "indicator", key, i)
+    kpi = v.string(raw["kpi"], f"{name} kpi", "indicator", "kpi", i).upper()
+    if not KPI_ID.match(kpi):
+        raise v.fail(f"{name}: kpi {raw['kpi']!r} is not a Kolada KPI id (N or U followed by five digits, "
+                     f"e.g. \"N35001\")", "indicator", "kpi", i)
+    return Indicator(kpi=kpi, **common)
+
+
+def _parse_scb(v: _Validator, raw: dict[str, Any], name: str, i: int) -> ScbSeries:
+    example = 'table = "TAB6260", contents = "000004YH"'
+    if "kpi" in raw:
+        raise v.fail(f"{name}: an SCB indicator names table and contents, not kpi (a Kolada id); remove kpi",
+                     "indicator", "kpi", i)
+    for key in ("table", "contents"):
+        if key not in raw:
+            raise v.fail(f"{name}: an SCB indicator needs table and contents, e.g. {example} "
+                         "(find them with `harvester scb search WORDS` and `harvester scb show TABLE`)",
+                         "indicator", "source", i)
+    table = v.string(raw["table"], f"{name} table", "indicator", "table", i)
+    if not SCB_TABLE.match(table):
+        raise v.fail(f"{name}: table {table!r} is not an SCB table id (TAB followed by digits, e.g. \"TAB638\")",
+                     "indicator", "table", i)
+    contents = v.string(raw["contents"], f"{name} contents", "indicator", "contents", i)
+    select = raw.get("select", {})
+    if not isinstance(select, dict) or not all(isinstance(c, str) and c.strip() for c in select.values()):
+        raise v.fail(f'{name}: select must name one code per variable, e.g. select = {{ Alder = "16-64" }}',
+                     "indicator", "select", i)
+    month = raw.get("month")
+    if month is not None and (isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12):
+        raise v.fail(f"{name}: month must be a whole number from 1 to 12, got {month!r}", "indicator", "month", i)
+    fixed = tuple(sorted(((str(k).strip(), c.strip()) for k, c in select.items()), key=lambda kc: kc[0].casefold()))
+    return ScbSeries(table=table.upper(), contents=contents, select=fixed, month=month)
+
+
+def _parse_ratio(v: _Validator, raw: dict[str, Any], name: str, i: int) -> Ratio:
+    example = 'ratio = { numerator = "arbetslosa", denominator = "befolkning-16-64", scale = 1000 }'
+    for key in ("kpi", "source", *SCB_KEYS):
+        if key in raw:
+            raise v.fail(f"{name}: a ratio is computed from two other indicators; remove {key}",
+                         "indicator", key, i)
+    ratio = raw["ratio"]
+    if not isinstance(ratio, dict):
+        raise v.fail(f"{name}: ratio must be written as {example}", "indicator", "ratio", i)
+    v.check_keys(ratio, "ratio", "indicator", i, label=f"{name} ratio")
+    parts = []
+    for key in ("numerator", "denominator"):
+        if not isinstance(ratio.get(key), str) or not ratio[key].strip():
+            raise v.fail(f"{name}: ratio needs {key} = the id of another indicator, e.g. {example}",
+                         "indicator", "ratio", i)
+        parts.append(ratio[key].strip())
+    scale = _number(v, ratio.get("scale", 1), f"{name} ratio scale", 1e-9, 1e12, "indicator", "ratio", i)
+    return Ratio(numerator=parts[0], denominator=parts[1], scale=scale)
+
+
+def _check_ratios(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
+    """A ratio names two other indicators that are read from a source (not ratios themselves)."""
+    by_id = {ind.id: ind for ind in indicators}
+    for i, ind in enumerate(indicators):
+        if ind.ratio is None:
+            continue
+        for part in (ind.ratio.numerator, ind.ratio.denominator):
+            other = by_id.get(part)
+            if other is None or other is ind:
+                raise v.fail(f"indicator {ind.id!r}: ratio names {part!r}, which is not another indicator of this "
+                             f"config{_near(part, [k for k in by_id if k != ind.id])}", "indicator", "ratio", i)
+            if other.ratio is not None:
+                raise v.fail(f"indicator {ind.id!r}: ratio names {part!r}, which is a ratio itself; name indicators "
+                             "read from Kolada or SCB", "indicator", "ratio", i)
 
 
 def _parse_target(v: _Validator, raw: Any, name: str, i: int) -> Target | None:

@@ -25,10 +25,13 @@ from .config import Config
 from .errors import SourceError, UpstreamUnavailable
 from .merge import Slice, losses_suspicious, merge_values
 from .names import RIKET
-from .resolve import Resolved, catalogue_tables, resolve
+from .resolve import Resolved, catalogue_tables, resolve, resolve_scb
 from .sources import Batch, Scope, Source
 from .sources.kolada.client import KoladaClient
 from .sources.kolada.source import KoladaSource
+from .sources.scb.catalogue import CheckedSeries
+from .sources.scb.client import ScbClient
+from .sources.scb.source import ScbSource
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +57,10 @@ def new_run_id(started: pd.Timestamp) -> str:
 class Harvest:
     """State of one run; `run()` drives it. Split in methods so each step reads on its own."""
 
-    def __init__(self, config: Config, root: Path, client: KoladaClient, *, refresh: bool = False,
-                 accept_removals: bool = False, show_progress: bool = False, command: str = "fetch") -> None:
-        self.config, self.root, self.client = config, Path(root), client
+    def __init__(self, config: Config, root: Path, client: KoladaClient, *, scb: ScbClient | None = None,
+                 refresh: bool = False, accept_removals: bool = False, show_progress: bool = False,
+                 command: str = "fetch") -> None:
+        self.config, self.root, self.client, self.scb = config, Path(root), client, scb
         self.refresh, self.accept_removals = refresh, accept_removals
         self.show_progress, self.command = show_progress, command
         self.started = pd.Timestamp.now(tz="UTC").floor("us")
@@ -92,19 +96,43 @@ class Harvest:
             self.result.failures.append(f"Kolada's catalogue could not be read: {exc}")
             self._finish()
             return
+        scb_series = self._resolve_scb()  # a config error here still costs nothing: nothing is fetched yet
         for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
             self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
         years = self.config.years(self.started.date())
         kolada = KoladaSource(self.client, resolved.kpis, resolved.municipalities, self.started.date())
         self.sources.append(kolada)
-        self._harvest(kolada, Scope(tuple(resolved.kpis), resolved.areas, years), resolved)
+        if resolved.kpis:
+            self._harvest(kolada, Scope(tuple(resolved.kpis), resolved.areas, years), resolved)
+        if scb_series and self.scb is not None:
+            scb = ScbSource(self.scb, scb_series)
+            self.sources.append(scb)
+            self._harvest(scb, Scope(tuple(s.id for s in scb_series), resolved.areas, years), resolved)
         if self.batches_ok or not self.batches:
-            self._stage_catalogue(resolved)
+            self._stage_catalogue(resolved, scb_series)
         self._finish()
+
+    def _resolve_scb(self) -> list[CheckedSeries]:
+        """The SCB series checked against their tables; an unavailable SCB costs its series only."""
+        if not self.config.scb_indicators:
+            return []
+        if self.scb is None:
+            raise ValueError("the config has SCB indicators but the harvest was given no SCB client")
+        try:
+            return resolve_scb(self.config, self.scb)
+        except SourceError as exc:
+            self.result.failures.append(f"could not read SCB's tables; SCB series not fetched: {exc}")
+            log.info("%s", self.result.failures[-1])
+            return []
 
     def _harvest(self, source: Source, scope: Scope, resolved: Resolved) -> None:
         """Plan and fetch one source's scope; a failing batch costs its own series only."""
-        batches = source.plan(scope, self.cursors, self.refresh)
+        try:
+            batches = source.plan(scope, self.cursors, self.refresh)
+        except SourceError as exc:  # e.g. SCB's /config unreadable: this source's series keep their values
+            self.result.failures.append(f"{source.label}: could not plan the requests: {exc}")
+            log.info("%s", self.result.failures[-1])
+            return
         self.batches += len(batches)
         planned = {s for b in batches for s in b.series}
         for series in scope.series:
@@ -174,9 +202,9 @@ class Harvest:
             log.info("%s: %d rows received (%s), %d added, %d changed, %d removed", series, len(rows),
                      "complete" if batch.complete else "changes only", merged.added, merged.changed, merged.removed)
 
-    def _stage_catalogue(self, resolved: Resolved) -> None:
-        stored = {name: store.read_table(self.root, name) for name in ("kpis", "groups")}
-        for name, table in catalogue_tables(resolved, stored, self.started).items():
+    def _stage_catalogue(self, resolved: Resolved, scb: list[CheckedSeries]) -> None:
+        stored = {name: store.read_table(self.root, name) for name in ("kpis", "groups", "series")}
+        for name, table in catalogue_tables(resolved, stored, self.started, scb).items():
             if store.holds(self.root, name, table):
                 continue
             self.txn.stage_table(f"{name}.parquet", table)
@@ -195,8 +223,9 @@ class Harvest:
             self.txn = store.Transaction(self.root, r.run_id)  # a failed run records only itself
         else:
             self._stage_upkeep()
-        r.requests = sum(s.stats.network for s in self.sources) or self.client.stats.network
-        r.cached = sum(s.stats.cached for s in self.sources) or self.client.stats.cached
+        clients = [self.client.stats, *([self.scb.stats] if self.scb is not None else [])]
+        r.requests = sum(s.network for s in clients)
+        r.cached = sum(s.cached for s in clients)
         r.message = r.failures[0] if r.failures else _summary(r)
         self.txn.stage_appended("runs", pd.DataFrame([self._run_row()]))
         if r.outcome != "failed":  # every documented table exists after a successful run, empty where empty
@@ -223,7 +252,8 @@ class Harvest:
         r = self.result
         return {
             "run_id": r.run_id, "command": self.command, "started_at": self.started,
-            "finished_at": pd.Timestamp.now(tz="UTC").floor("us"), "api_url": self.client.base_url,
+            "finished_at": pd.Timestamp.now(tz="UTC").floor("us"),
+            "api_url": ", ".join(dict.fromkeys([self.client.base_url, *(s.base_url for s in self.sources)])),
             "config": str(self.config.path), "requests": r.requests, "cached": r.cached,
             "rows_added": r.added, "rows_changed": r.changed, "rows_removed": r.removed,
             "outcome": r.outcome, "message": r.message, "harvester_version": __version__,
@@ -241,8 +271,11 @@ def _split_by_series(incoming: pd.DataFrame, series: tuple[str, ...]) -> list[tu
     return [(s, groups.get(s, empty)) for s in series]
 
 
-def harvest(config: Config, root: Path, client: KoladaClient, *, refresh: bool = False, accept_removals: bool = False,
-            show_progress: bool = False, command: str = "fetch") -> HarvestResult:
-    """Fetch everything the config asks for into the dataset under `root` (the caller holds the lock)."""
-    return Harvest(config, root, client, refresh=refresh, accept_removals=accept_removals,
+def harvest(config: Config, root: Path, client: KoladaClient, *, scb: ScbClient | None = None, refresh: bool = False,
+            accept_removals: bool = False, show_progress: bool = False, command: str = "fetch") -> HarvestResult:
+    """Fetch everything the config asks for into the dataset under `root` (the caller holds the lock).
+
+    `scb` is needed when the config has SCB indicators; Kolada is always asked (municipalities, groups).
+    """
+    return Harvest(config, root, client, scb=scb, refresh=refresh, accept_removals=accept_removals,
                    show_progress=show_progress, command=command).run()

@@ -17,10 +17,13 @@ import pyarrow as pa
 
 from . import schema
 from .config import Config, ConfigError, place
-from .errors import BadResponse
+from .errors import BadResponse, RequestRefused, SourceError
 from .names import RIKET, NotFound, match_municipality, suggest_kpis
 from .sources.kolada.catalogue import kpis_table, municipalities_table
 from .sources.kolada.client import KoladaClient
+from .sources.scb.catalogue import CheckedSeries, SeriesError, check_series, series_rows
+from .sources.scb.client import ScbClient, refused_table
+from .sources.scb.metadata import TableMeta
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +112,8 @@ def groups_for(groups: list[dict[str, Any]], municipality_id: str, title: str) -
 
 def _kpis(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> tuple[dict[str, dict[str, Any]], list[str]]:
     wanted = config.kpis
+    if not wanted:  # only SCB indicators: Kolada is asked for municipalities and groups alone
+        return {}, []
     if len(wanted) > WHOLE_CATALOGUE_ABOVE:
         catalogue = client.kpis()
         found = {str(k["id"]): k for k in catalogue if k.get("id") in set(wanted)}
@@ -134,6 +139,75 @@ def _kpis(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> tu
     return {k: found[k] for k in wanted if k in found}, retired
 
 
+SUGGESTED_TABLES = 5
+
+
+def resolve_scb(config: Config, client: ScbClient) -> list[CheckedSeries]:
+    """Check every SCB indicator against its table's metadata (read fresh when the table was revised).
+
+    Raises ResolveError naming the line, with near matches for an unknown table and the allowed codes
+    for an unknown code; SourceError when SCB cannot be asked.
+    """
+    tables: dict[str, TableMeta] = {}
+    checked: dict[str, CheckedSeries] = {}
+    for ind in config.scb_indicators:
+        assert ind.scb is not None
+        table = ind.scb.table
+        if table not in tables:
+            try:
+                entry = client.table(table)
+            except RequestRefused as exc:
+                if not refused_table(exc):
+                    raise
+                raise ResolveError(f"{place(config, 'table', table)}: indicator {ind.id!r}: SCB has no table {table}"
+                                   f"{suggest_tables(client, table, ind.label)}") from None
+            tables[table] = client.metadata(table, str(entry.get("updated") or ""))
+        try:
+            series = check_series(ind.scb, tables[table], ind.gender)
+        except SeriesError as exc:
+            raise ResolveError(f"{place(config, 'table', table)}: indicator {ind.id!r}: {exc}") from None
+        checked.setdefault(series.id, series)
+    return list(checked.values())
+
+
+def suggest_tables(client: ScbClient, table: str, label: str = "") -> str:
+    """Tables the search finds for the id or the indicator's words (a hint only: its failure is no error)."""
+    words = [table, *sorted((w for w in re.findall(r"\w{5,}", label)), key=len, reverse=True)[:2]]
+    try:
+        for query in words:
+            hits = []
+            for entry in client.search(query):
+                hits.append(entry)
+                if len(hits) == SUGGESTED_TABLES:
+                    break
+            if hits:
+                shown = "; ".join(f"{h.get('id')} {h.get('label')}" for h in hits)
+                return f" (the table search for {query!r} finds: {shown})"
+    except SourceError as exc:
+        log.debug("no table suggestions: %s", exc)
+    return "; search for tables with `harvester scb search WORDS`"
+
+
+def series_table(stored: pd.DataFrame, checked: list[CheckedSeries], read_at: pd.Timestamp) -> pa.Table:
+    """Stored rows plus each checked series' row; a row whose description did not change keeps its `read_at`,
+    so a harvest with nothing new rewrites nothing."""
+    fresh = series_rows(checked, read_at)
+    if len(stored) and len(fresh):
+        described = [c for c in schema.SERIES.names if c != "read_at"]
+        old = stored.set_index("kpi")
+        same = [k for k, row in fresh.set_index("kpi").iterrows()
+                if k in old.index and _same_row(old.loc[k], row, described[1:])]
+        fresh = fresh[~fresh["kpi"].isin(same)]
+    kept = stored[~stored["kpi"].isin(fresh["kpi"])] if len(stored) else stored
+    frame = pd.concat([kept, fresh], ignore_index=True) if len(fresh) else kept
+    frame = frame if len(frame) else pd.DataFrame(columns=schema.SERIES.names)
+    return schema.to_arrow(frame.sort_values("kpi", kind="stable"), schema.SERIES)
+
+
+def _same_row(old: pd.Series, new: pd.Series, columns: list[str]) -> bool:
+    return all((pd.isna(old[c]) and pd.isna(new[c])) or old[c] == new[c] for c in columns)
+
+
 def groups_table(stored: pd.DataFrame, groups: list[dict[str, Any]], read_at: pd.Timestamp) -> pa.Table:
     """Stored vintages plus a new one for each group whose title or members changed.
 
@@ -156,8 +230,13 @@ def groups_table(stored: pd.DataFrame, groups: list[dict[str, Any]], read_at: pd
     return schema.to_arrow(frame.sort_values(["group_id", "read_at", "member_id"], kind="stable"), schema.GROUPS)
 
 
-def catalogue_tables(resolved: Resolved, stored: dict[str, pd.DataFrame], read_at: pd.Timestamp) -> dict[str, pa.Table]:
-    """The catalogue tables as they should be after this harvest (`stored` holds today's `kpis` and `groups`)."""
-    return {"kpis": kpis_table(stored["kpis"], resolved.kpis),
-            "municipalities": municipalities_table(resolved.municipalities),
-            "groups": groups_table(stored["groups"], resolved.groups, read_at)}
+def catalogue_tables(resolved: Resolved, stored: dict[str, pd.DataFrame], read_at: pd.Timestamp,
+                     scb: list[CheckedSeries] | None = None) -> dict[str, pa.Table]:
+    """The catalogue tables as they should be after this harvest (`stored` holds today's `kpis`, `groups`
+    and `series`); `series` only when SCB's metadata was read."""
+    tables = {"kpis": kpis_table(stored["kpis"], resolved.kpis),
+              "municipalities": municipalities_table(resolved.municipalities),
+              "groups": groups_table(stored["groups"], resolved.groups, read_at)}
+    if scb:
+        tables["series"] = series_table(stored["series"], scb, read_at)
+    return tables

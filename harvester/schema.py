@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: `source` in values (Kolada and SCB side by side)
+SCHEMA_VERSION = 3  # 2: `source` in values (Kolada and SCB side by side); 3: the `series` table
 UTC_TS = pa.timestamp("us", tz="UTC")
 KEY = ["kpi", "municipality_id", "period", "gender"]
 
@@ -56,6 +56,22 @@ GROUPS = pa.schema([
     ("read_at", UTC_TS),
 ])
 
+# What each non-Kolada series id stands for (Kolada's KPIs are described in `kpis`).
+SERIES = pa.schema([
+    ("kpi", pa.string()),
+    ("source", pa.string()),
+    ("title", pa.string()),
+    ("table_id", pa.string()),
+    ("selection", pa.string()),  # JSON: {"ContentsCode": …, variable: code, …} in the table's spelling
+    ("month", pa.int32()),
+    ("unit", pa.string()),
+    ("decimals", pa.int32()),
+    ("table_updated", pa.string()),  # the table's own `updated` stamp when last read
+    ("first_period", pa.string()),
+    ("last_period", pa.string()),
+    ("read_at", UTC_TS),
+])
+
 REVISIONS = pa.schema([
     ("kpi", pa.string()),
     ("municipality_id", pa.string()),
@@ -90,6 +106,7 @@ TABLES: dict[str, pa.Schema] = {
     "kpis": KPIS,
     "municipalities": MUNICIPALITIES,
     "groups": GROUPS,
+    "series": SERIES,
     "revisions": REVISIONS,
     "runs": RUNS,
 }

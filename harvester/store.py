@@ -35,7 +35,8 @@ MANIFEST = "COMMIT.json"
 LOCK_FILE = ".lock"
 # Commit order: first what readers need, then what describes it, the cursors last (they must never
 # claim data that is not in place yet).
-COMMIT_ORDER = (VALUES_DIR + "/", "kpis.parquet", "municipalities.parquet", "groups.parquet", "revisions.parquet",
+COMMIT_ORDER = (VALUES_DIR + "/", "kpis.parquet", "municipalities.parquet", "groups.parquet", "series.parquet",
+                "revisions.parquet",
                 "runs.parquet", CURSORS)
 
 
