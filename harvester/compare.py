@@ -25,6 +25,9 @@ Definitions, chosen once here so that tables, charts and the analysts' files agr
   `change_since_previous` = home − home in the calendar year before (none when that year has no
   home value, so a gap in the series never passes for a one-year change).
 - Missing stays missing (NaN / <NA>), never zero. Only rows of the indicator's gender are used.
+- A ratio indicator = numerator / denominator × scale per municipality and year, each part read as
+  its own indicator is configured (its series and gender). A zero denominator gives no value (never
+  infinity); `ratio_values` says where, for a footnote.
 """
 from __future__ import annotations
 
@@ -257,20 +260,64 @@ _NATURAL_UNITS = [(re.compile(r"^(andel|procent)\s*\(?%\)?$|^\(%\)$|^%$", re.I),
                   (re.compile(r"^antal$", re.I), "")]
 
 
-def unit_of(indicator: Indicator, kpi_title: str | None) -> str:
-    """The configured unit, else Kolada's title ending after its last comma, worded as read after a number."""
+def unit_of(indicator: Indicator, kpi_title: str | None, source_unit: str | None = None) -> str:
+    """The configured unit; else the source's own (SCB's contents unit, already worded); else Kolada's
+    title ending after its last comma, worded as read after a number; a ratio without a unit reads
+    "per 1 000" (or "%" for a scale of 100)."""
     if indicator.unit:
         return indicator.unit
+    if indicator.ratio is not None:
+        scale = indicator.ratio.scale
+        return "%" if scale == 100 else (f"per {scale:,.0f}".replace(",", " ") if scale > 1 else "")
+    if source_unit is not None:
+        return source_unit
     raw = kpi_title.rsplit(",", 1)[1].strip() if kpi_title and "," in kpi_title else ""
     return next((word for pattern, word in _NATURAL_UNITS if pattern.match(raw)), raw)
 
 
-def default_decimals(indicator: Indicator, values: pd.Series) -> int:
-    """Configured decimals, else 0 for typical magnitudes of 100 or more (kr/inv) and 1 below (shares, rates)."""
+def default_decimals(indicator: Indicator, values: pd.Series, source_decimals: int | None = None) -> int:
+    """Configured decimals, else the source's (SCB's contents unit), else 0 for typical magnitudes of
+    100 or more (kr/inv) and 1 below (shares, rates)."""
     if indicator.decimals is not None:
         return indicator.decimals
+    if source_decimals is not None:
+        return source_decimals
     typical = values.dropna().abs().median()
     return 0 if pd.notna(typical) and typical >= 100 else 1
+
+
+@dataclass(frozen=True)
+class RatioResult:
+    values: pd.DataFrame  # stored-values columns, `kpi` and `gender` of the ratio indicator
+    zero_denominator: pd.DataFrame  # municipality_id, period where the denominator was 0
+
+
+def ratio_values(numerator: pd.DataFrame, denominator: pd.DataFrame, indicator: Indicator,
+                 parts: tuple[Indicator, Indicator]) -> RatioResult:
+    """numerator / denominator × scale per municipality and year, as rows of the ratio indicator.
+
+    Each part is taken as its indicator is configured (series and gender). Only pairs where both
+    parts have a row are kept; a missing part or a zero denominator leaves the value empty.
+    """
+    assert indicator.ratio is not None
+    num_ind, den_ind = parts
+    key = ["municipality_id", "period"]
+
+    def part(values: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+        mine = values[(values["kpi"] == ind.kpi) & (values["gender"] == ind.gender)]
+        return mine[[*key, "value", "fetched_at", "source"]].astype({"period": "int64", "value": "float64"})
+
+    both = part(numerator, num_ind).merge(part(denominator, den_ind), on=key, suffixes=("_num", "_den"))
+    zero = both["value_den"] == 0
+    with_value = both["value_num"].notna() & both["value_den"].notna() & ~zero
+    value = (both["value_num"] / both["value_den"].where(with_value)) * indicator.ratio.scale
+    sources = both["source_num"].where(both["source_num"] == both["source_den"],
+                                       both["source_num"] + "+" + both["source_den"])
+    out = pd.DataFrame({"kpi": indicator.kpi, "municipality_id": both["municipality_id"], "period": both["period"],
+                        "gender": indicator.gender, "value": value.where(with_value),
+                        "count": pd.Series(pd.NA, index=both.index, dtype="Int32"), "status": None,
+                        "fetched_at": both[["fetched_at_num", "fetched_at_den"]].max(axis=1), "source": sources})
+    return RatioResult(out.reset_index(drop=True), both.loc[zero & both["value_num"].notna(), key].reset_index(drop=True))
 
 
 def revised_values(revisions: pd.DataFrame, peers: pd.DataFrame, indicator: Indicator,

@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import compare, store
-from .config import Config
+from .config import Config, Indicator
 from .names import RIKET, NotFound, match_municipality
-from .render import build_document, build_overview, indicator_title
+from .render import MONTHS, Origin, build_document, build_overview, indicator_title
 from .render.charts import ChartRenderer
 from .render.docx import render_docx
 from .render.html import render_html, render_report_html
@@ -58,6 +58,63 @@ def _resolve(text: str, municipalities: pd.DataFrame, what: str, fetch: str) -> 
 def _changed(values: pd.DataFrame, kpi: str) -> dt.date | None:
     stamps = values.loc[values["kpi"] == kpi, "fetched_at"]
     return stamps.max().date() if stamps.notna().any() else None
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """One indicator's values with what the footnotes and units need to say about their source."""
+
+    values: pd.DataFrame
+    origin: Origin
+    unit: str | None  # the source's own unit (SCB), None for Kolada (read from the KPI title)
+    decimals: int | None
+    checked: pd.Timestamp | None
+
+
+def _scb_origin(ind: Indicator, described: pd.DataFrame, years: list[int]) -> tuple[Origin, str | None, int | None]:
+    """How an SCB series is cited, and the years its table lacks (from the `series` table)."""
+    spec = ind.scb
+    assert spec is not None
+    fixed = ", ".join([spec.contents, *(f"{var} {code}" for var, code in spec.select)])
+    month = f", {MONTHS[spec.month - 1]}" if spec.month else ""
+    row = described[described["kpi"] == ind.kpi]
+    notes: tuple[str, ...] = ()
+    unit = decimals = None
+    if len(row):
+        r = row.iloc[0]
+        unit = r["unit"] if isinstance(r["unit"], str) else None
+        decimals = None if pd.isna(r["decimals"]) else int(r["decimals"])
+        first, last = str(r["first_period"])[:4], str(r["last_period"])[:4]
+        outside = [y for y in years if not (first.isdigit() and last.isdigit() and int(first) <= y <= int(last))]
+        if outside:
+            notes = (f"SCB:s tabell {spec.table} omfattar {r['first_period']}–{r['last_period']}; "
+                     f"för {', '.join(map(str, outside))} finns inga värden där.",)
+    return Origin(("scb",), f"tabell {spec.table}: {fixed}{month}", notes), unit, decimals
+
+
+def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
+             checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
+    """An indicator's values as stored (Kolada, SCB) or computed from two others (a ratio)."""
+    if ind.ratio is None:
+        values = store.read_values(root, [ind.kpi])
+        if ind.scb is not None:
+            origin, unit, decimals = _scb_origin(ind, described, years)
+            return Sourced(values, origin, unit, decimals, checked.get(ind.kpi))
+        return Sourced(values, Origin(("kolada",), f"nyckeltal {ind.kpi}"), None, None, checked.get(ind.kpi))
+    parts = (config.indicator(ind.ratio.numerator), config.indicator(ind.ratio.denominator))
+    both = [_sourced(root, config, part, described, years, checked, titles) for part in parts]
+    result = compare.ratio_values(both[0].values, both[1].values, ind, parts)
+    scale = f" × {ind.ratio.scale:,.10g}".replace(",", " ") if ind.ratio.scale != 1 else ""
+    notes = list(dict.fromkeys(n for b in both for n in b.origin.notes))
+    if len(result.zero_denominator):
+        where = "; ".join(f"{titles.get(m, m)} {int(y)}" for m, y in result.zero_denominator.itertuples(index=False))
+        notes.append(f"Kvoten saknas där nämnaren ({parts[1].label}) är noll: {where}.")
+    reference = (f"kvot av {parts[0].label} ({both[0].origin.reference}) och {parts[1].label} "
+                 f"({both[1].origin.reference}){scale}, egen beräkning")
+    sources = tuple(dict.fromkeys(s for b in both for s in b.origin.sources))
+    stamps = [b.checked for b in both if b.checked is not None]
+    return Sourced(result.values, Origin(sources, reference, tuple(notes)), None, None,
+                   min(stamps) if len(stamps) == len(both) else None)
 
 
 class Staged:
@@ -146,7 +203,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     fetch = f"`harvester fetch --config {config.path} --output {root}`"
     municipalities = store.read_table(root, "municipalities")
     stored = set(store.stored_kpis(root))
-    if municipalities.empty or not stored & set(config.kpis):
+    if municipalities.empty or not stored & set(config.series):
         raise ReportError(f"no harvested values under {root} for the KPIs of {config.path}: run {fetch} first")
     home_id = _resolve(config.home, municipalities, "[home] municipality", fetch)
     extra_ids = [_resolve(m, municipalities, "[comparison] municipalities", fetch) for m in config.municipalities]
@@ -160,36 +217,40 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     kpis = store.read_table(root, "kpis")
     kpi_titles = dict(zip(kpis["id"], kpis["title"]))
     revisions = store.read_table(root, "revisions")
+    described = store.read_table(root, "series")
     checked = store.checked_at(root)
     years = config.years(today)
     riket_id = RIKET if config.riket else None
 
     notes: list[str] = []
     benches, docs, units, decimals = [], [], [], []
+    sources: dict[str, None] = {}
     newest, home_seen = None, False
     peers_file: pq.ParquetWriter | None = None
     try:
         for ind in config.indicators:
-            own = store.read_values(root, [ind.kpi])
+            sourced = _sourced(root, config, ind, described, list(years), checked, titles)
+            own = sourced.values
+            sources.update(dict.fromkeys(sourced.origin.sources))
             home_seen = home_seen or bool((own["municipality_id"] == home_id).any())
             have = own.loc[own["value"].notna(), "period"]
             newest = max(filter(None, [newest, int(have.max()) if len(have) else None]), default=None)
             peers = compare.peer_values(own, ind, home_id, peers_set.peer_ids, riket_id, years)
             peers["title"] = peers["municipality_id"].map(titles).fillna(peers["municipality_id"])
             bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers)
-            unit = compare.unit_of(ind, kpi_titles.get(ind.kpi))
-            places = compare.default_decimals(ind, peers["value"])
+            unit = compare.unit_of(ind, kpi_titles.get(ind.kpi), sourced.unit)
+            places = compare.default_decimals(ind, peers["value"], sourced.decimals)
             revised = (compare.revised_values(revisions, peers, ind, revised_since) if revised_since
                        else revisions.iloc[0:0])
-            last_check = checked.get(ind.kpi)
+            last_check = sourced.checked
             doc = build_document(bench, peers, indicator=ind, home_title=home_title, comparison=peers_set, unit=unit,
                                  decimals=places, riket=config.riket, revised=revised,
                                  checked=last_check.date() if last_check is not None else None,
-                                 changed=_changed(own, ind.kpi))
+                                 changed=_changed(own, ind.kpi), origin=sourced.origin)
             staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
             staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
             if compare.latest_year(bench) is None:
-                notes.append(f"{ind.id}: no values for {home_title} ({ind.kpi}, gender {ind.gender}); table without "
+                notes.append(f"{ind.id}: no values for {home_title} ({ind.reference}, gender {ind.gender}); table without "
                              "comparison, no chart")
             else:
                 charts.submit(ind.id, bench=bench, peers=peers, title=indicator_title(ind, unit), home_title=home_title,
@@ -212,7 +273,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     # What needs no chart first, while the chart workers finish.
     overview_years, overview_rows = compare.overview(benches, list(config.indicators))
     overview = build_overview(overview_years, overview_rows, home_title=home_title, comparison=peers_set, units=units,
-                              decimals=decimals, indicators=list(config.indicators))
+                              decimals=decimals, indicators=list(config.indicators), sources=tuple(sources))
     staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/overview.html", render_html(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/benchmark.xlsx", render_workbook(docs, overview))
@@ -222,15 +283,16 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     drawn = charts.results()
     for ind_id, png in drawn.items():
         staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
-    title, subtitle = _title(home_title, peers_set.title, newest, today)
+    title, subtitle = _title(home_title, peers_set.title, newest, today, tuple(sources))
     staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, docs, drawn))
     staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, docs, drawn))
     return tuple(notes)
 
 
-def _title(home_title: str, comparison: str, newest: int | None, today: dt.date) -> tuple[str, str]:
+def _title(home_title: str, comparison: str, newest: int | None, today: dt.date,
+           sources: tuple[str, ...]) -> tuple[str, str]:
     """The report's title line and the line under it: who, compared with whom, and how new the data is."""
     return (f"{home_title} jämfört med {comparison}",
-            f"Nyckeltal till och med {newest}, sammanställda {today:%Y-%m-%d} från Kolada. "
+            f"Nyckeltal till och med {newest}, sammanställda {today:%Y-%m-%d} från {Origin(sources).label}. "
             "Medianer, rang och skillnader: egen bearbetning.")
 

@@ -18,7 +18,10 @@ from ..config import Indicator
 from .numbers import MISSING, excel_format, format_number, format_percent, format_plain, format_signed, is_missing
 from .text import plain
 
-SOURCE = "Källa: Kolada (RKA); jämförelser: egen bearbetning."
+# Each source's name in running text, and as it asks to be cited ("Källa: SCB" is SCB's own wording).
+SOURCE_NAMES = {"kolada": ("Kolada", "Kolada (RKA)"), "scb": ("SCB", "SCB")}
+MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+          "november", "december")
 GENDER_WORDS = {"K": "kvinnor", "M": "män"}
 HOME_STYLE, SUMMARY_STYLE = "home", "summary"
 BIG_GROUP = 30  # more comparison municipalities than this: a distribution chart and a shortened table
@@ -26,6 +29,31 @@ BIG_GROUP_ENDS = 5
 
 
 NO_BREAK = "\u2060"  # WORD JOINER: no line break here, in Word, LibreOffice and browsers alike
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an indicator's values come from, as its footnotes cite them.
+
+    `sources` are source names ("kolada", "scb"); `reference` says which series ("nyckeltal N35001",
+    "tabell TAB6260, …"); `notes` are the source's own caveats (years a table lacks, a zero denominator).
+    """
+
+    sources: tuple[str, ...] = ("kolada",)
+    reference: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """"Kolada", "SCB" or "Kolada och SCB": who the values are from, in running text."""
+        return " och ".join(SOURCE_NAMES[s][0] for s in self.sources)
+
+
+def source_line(sources: tuple[str, ...] | list[str], derived: bool = False) -> str:
+    """The attribution line: the sources as they ask to be cited; our own figures marked as ours."""
+    names = " och ".join(SOURCE_NAMES[s][1] for s in dict.fromkeys(sources)) or SOURCE_NAMES["kolada"][1]
+    ours = "kvoter, medianer och jämförelser" if derived else "jämförelser"
+    return f"Källa: {names}; {ours}: egen bearbetning."
 
 
 @dataclass(frozen=True)
@@ -211,12 +239,12 @@ def _big_group_note(peers: pd.DataFrame) -> str:
             "kommunerna närmast runt hemkommunen; alla värden finns i peers.parquet och benchmark.csv.")
 
 
-def _missing_note(peers: pd.DataFrame) -> str:
+def _missing_note(peers: pd.DataFrame, source: str) -> str:
     gaps = peers[(peers["role"] == PEER) & peers["value"].isna()]
     if gaps.empty:
         return ""
     years = [f"{period}: {', '.join(year['title'])}" for period, year in gaps.groupby("period")]
-    return "Jämförelsekommuner utan värde i Kolada (ingår inte i median och rang) – " + "; ".join(years) + "."
+    return f"Jämförelsekommuner utan värde i {source} (ingår inte i median och rang) – " + "; ".join(years) + "."
 
 
 def _missing_mark_note(tables: tuple[Table, ...], source: str) -> str:
@@ -254,24 +282,24 @@ def _target_note(indicator: Indicator, bench: pd.DataFrame, unit: str, decimals:
     return note + "."
 
 
-def _revision_notes(revised: pd.DataFrame, titles: dict[str, str]) -> list[str]:
+def _revision_notes(revised: pd.DataFrame, titles: dict[str, str], source: str) -> list[str]:
     notes = []
     for r in revised.itertuples(index=False):
         who = f"{titles.get(r.municipality_id, r.municipality_id)} {int(r.period)}"
         seen = f"upptäckt {r.detected_at:%Y-%m-%d}"
         if is_missing(r.new_value):
-            notes.append(f"Värdet för {who} har tagits bort av Kolada (tidigare {format_plain(r.old_value)}; {seen}).")
+            notes.append(f"Värdet för {who} har tagits bort av {source} (tidigare {format_plain(r.old_value)}; {seen}).")
         else:
-            notes.append(f"Värdet för {who} har reviderats av Kolada (tidigare {format_plain(r.old_value)}, "
+            notes.append(f"Värdet för {who} har reviderats av {source} (tidigare {format_plain(r.old_value)}, "
                          f"nu {format_plain(r.new_value)}; {seen}).")
     return notes
 
 
-def _source_note(indicator: Indicator, checked: dt.date | None, changed: dt.date | None) -> str:
+def _source_note(origin: Origin, checked: dt.date | None, changed: dt.date | None) -> str:
     """Where the values come from, when they were last checked there and when they last changed."""
-    note = f"Värden: Kolada, nyckeltal {indicator.kpi}"
+    note = f"Värden: {origin.label}, {origin.reference}"
     if checked:
-        note += f"; senast kontrollerade mot Kolada {checked:%Y-%m-%d}"
+        note += f"; senast kontrollerade mot {origin.label} {checked:%Y-%m-%d}"
     if changed and changed != checked:
         note += f", senast ändrade i datasetet {changed:%Y-%m-%d}"
     return note + "."
@@ -279,31 +307,36 @@ def _source_note(indicator: Indicator, checked: dt.date | None, changed: dt.date
 
 def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indicator, home_title: str,
                    comparison: ComparisonSet, unit: str, decimals: int, riket: bool,
-                   revised: pd.DataFrame, checked: dt.date | None, changed: dt.date | None) -> Document:
+                   revised: pd.DataFrame, checked: dt.date | None, changed: dt.date | None,
+                   origin: Origin | None = None) -> Document:
     """The Swedish tables and footnotes of one indicator.
 
     `bench` and `peers` come from `compare.benchmark` and `compare.peer_values` (peers with a
     `title` column), `revised` from `compare.revised_values`; `checked` is when the values were last
     checked against the source (the last successful harvest of the KPI), `changed` when any of them
-    last changed in the dataset. Our medians and ranks are labelled as our own, Kolada's values as
-    Kolada's.
+    last changed in the dataset; `origin` says which source and series (default: the Kolada KPI).
+    Our medians, ranks and ratios are labelled as our own, each source's values as its own.
     """
+    origin = origin or Origin(("kolada",), f"nyckeltal {indicator.kpi}")
     label = indicator_title(indicator, unit)
     heading = f"{label} – {home_title} jämfört med {comparison.title}"
-    source = _source_note(indicator, checked, changed)
+    source = _source_note(origin, checked, changed)
+    attribution = source_line(origin.sources, derived=indicator.ratio is not None)
     set_note = f"Jämförelsegrupp: {comparison.description}."
     latest = bench[bench["is_latest"]]
     if latest.empty:
-        return Document(indicator.id, heading, (), (set_note, source, SOURCE),
-                        message=f"Inga värden i Kolada för {home_title}: {label} (nyckeltal {indicator.kpi}).")
+        return Document(indicator.id, heading, (), (set_note, *origin.notes, source, attribution),
+                        message=f"Inga värden i {origin.label} för {home_title}: {label} ({origin.reference}).")
     tables = (_series_table(bench, indicator, home_title, decimals, riket),
               _latest_table(peers, latest.iloc[0], indicator, home_title, unit, decimals, riket))
     titles = dict(zip(peers["municipality_id"], peers["title"]))
     notes = [set_note, _rank_note(indicator, home_title),
              f"Median och min–max: egen beräkning över jämförelsekommunerna med värde, utan {home_title}. "
              f"Skillnad mot median = {home_title} − median, även i procent av medianen.",
-             _near_zero_note(bench), _big_group_note(peers), _missing_note(peers), _target_note(indicator, bench, unit, decimals, home_title),
-             _missing_mark_note(tables, "Kolada"), *_revision_notes(revised, titles), source, SOURCE]
+             _near_zero_note(bench), _big_group_note(peers), _missing_note(peers, origin.label),
+             _target_note(indicator, bench, unit, decimals, home_title), *origin.notes,
+             _missing_mark_note(tables, origin.label), *_revision_notes(revised, titles, origin.label), source,
+             attribution]
     return Document(indicator.id, heading, tables, tuple(n for n in notes if n))
 
 
@@ -320,7 +353,8 @@ def _target_text(value: object, year: object, unit: str, decimals: int) -> str:
 
 
 def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, comparison: ComparisonSet,
-                   units: list[str], decimals: list[int], indicators: list[Indicator]) -> Document:
+                   units: list[str], decimals: list[int], indicators: list[Indicator],
+                   sources: tuple[str, ...] = ("kolada",)) -> Document:
     """The overview of every indicator in the shape the plans use; rows from `compare.overview`."""
     columns = [Column("Indikator", numeric=False), Column("Nyckeltal", numeric=False), Column("Mål", numeric=False)]
     columns += [Column(str(y)) for y in years]
@@ -329,7 +363,8 @@ def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, com
     table_rows = []
     for r, unit, dec, ind in zip(rows.to_dict("records"), units, decimals, indicators):
         words = _TREND_WORDS if ind.target is not None else _DIRECTION_WORDS
-        cells = [Cell(indicator_title(ind, unit)), Cell(ind.kpi), Cell(_target_text(r["target"], r["target_year"], unit, dec))]
+        cells = [Cell(indicator_title(ind, unit)), Cell(ind.reference),
+                 Cell(_target_text(r["target"], r["target_year"], unit, dec))]
         cells += [_number_cell(r[f"value_{y}"], dec) for y in years]
         cells += [_int_cell(r["latest_year"]), _number_cell(r["median"], dec), _rank_cell(r["rank"], r["rank_of"]),
                   Cell(words.get(r["trend"] or "", MISSING))]
@@ -339,6 +374,7 @@ def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, com
     notes = [f"Jämförelsegrupp: {comparison.description}.",
              "Senaste förändring: från det näst senaste till det senaste året med värde, mot målet där ett mål finns, "
              "annars bättre eller sämre enligt indikatorns riktning.",
-             _missing_mark_note((table,), "källan"), SOURCE]
+             _missing_mark_note((table,), "källan"),
+             source_line(sources, derived=any(ind.ratio is not None for ind in indicators))]
     return Document("oversikt", f"{OVERVIEW_TITLE} – {home_title} jämfört med {comparison.title}", (table,),
                     tuple(n for n in notes if n))
