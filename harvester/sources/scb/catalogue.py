@@ -6,6 +6,7 @@ nor fixed must be one SCB may leave out. Every refusal names the variable and it
 """
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 
@@ -98,8 +99,11 @@ def to_scb_region(area: str) -> str:
 
 
 def _unknown(variable: Variable, code: str, table: str, what: str) -> SeriesError:
-    return SeriesError(f"{table} has no {what} {code!r} in {variable.code} ({variable.label}); allowed: "
-                       f"{variable.allowed(table)}")
+    near = difflib.get_close_matches(code.casefold(), [c.casefold() for c in variable.codes], n=3, cutoff=0.5)
+    spelled = {c.casefold(): c for c in variable.codes}
+    closest = ", ".join(f"{spelled[c]!r} ({variable.labels.get(spelled[c], '')})" for c in near)
+    return SeriesError(f"{table} has no {what} {code!r} in {variable.code} ({variable.label})"
+                       + (f"; closest: {closest}" if closest else "") + f"; allowed: {variable.allowed(table)}")
 
 
 def kon_choice(meta: TableMeta) -> KonChoice:

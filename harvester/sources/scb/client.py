@@ -32,9 +32,10 @@ MAX_SEARCH_PAGES = 50
 SEARCH_PAGE_SIZE = 100
 # SCB's published limits, used until /config is read (it is exempt from the call quota).
 DEFAULT_CELLS, DEFAULT_CALLS, DEFAULT_WINDOW = 150_000, 30, 10.0
-# Metadata and search answers change when a table is revised, which `updated` tells us (read fresh);
-# data answers are kept an hour so a rerun after a fault costs nothing.
-CACHE_RULES = CacheRules(expire_after=timedelta(hours=20), urls_expire_after={"*/data*": timedelta(hours=1)})
+# Metadata and search answers are kept (metadata is read again when the table's fresh `updated` stamp
+# says it is older). Data is never answered from the cache: the harvest asks for it only when the
+# stamp says the table changed, and a cached answer from before the revision would hide it.
+CACHE_RULES = CacheRules(expire_after=timedelta(hours=20))
 OFFLINE_HINT = ("Check --scb-api-url, SCB_API_URL or [source.scb] api_url; without access to SCB, serve the fake "
                 "locally with `python -m tests.fake_scb` (README: \"SCB as a second source\").")
 
@@ -163,7 +164,7 @@ class ScbClient:
             url = f"{url}&{query}" if query else url
         else:
             body = selection_body(selection)
-        return self.transport.request_json(url, validate=decode, body=body), url
+        return self.transport.request_json(url, validate=decode, body=body, fresh=True), url
 
     def forget(self, urls: Sequence[str]) -> None:
         for url in urls:
