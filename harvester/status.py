@@ -1,7 +1,8 @@
 """`harvester status` and `harvester changes`: what the dataset holds and what Kolada did to it.
 
 The analyst's question behind `status` is "is a missing 2025 value late, or not due yet?", so each
-KPI's newest stored period is set against Kolada's publication calendar from the KPI metadata.
+KPI's newest stored period is set against Kolada's publication calendar from the KPI metadata, and
+each SCB series against its table's last update and period span (the `series` table).
 """
 from __future__ import annotations
 
@@ -55,18 +56,26 @@ def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, i
     return {str(k): int(v) for k, v in have.groupby("kpi")["period"].max().items()}
 
 
+def series_note(described: dict[str, Any]) -> str:
+    """An SCB series' state: when SCB last updated its table and which periods the table spans."""
+    return (f"SCB {described.get('table_id')} updated {str(described.get('table_updated') or '?')[:10]}, "
+            f"periods {described.get('first_period')}–{described.get('last_period')}")
+
+
 def status_table(kpis: pd.DataFrame, newest: dict[str, int], today: date,
-                 labels: dict[str, str] | None = None, fetched: date | None = None) -> pd.DataFrame:
-    """One row per KPI (or configured indicator): newest stored period and the publication note."""
+                 labels: dict[str, str] | None = None, fetched: date | None = None,
+                 series: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per stored series (or configured indicator): newest stored period and the publication note."""
     rows = []
     meta = {str(r["id"]): r for r in kpis.to_dict("records")}
-    for kpi, label in (labels or {k: meta[k]["title"] for k in meta}).items():
+    described = {str(r["kpi"]): r for r in series.to_dict("records")} if series is not None else {}
+    for kpi, label in (labels or {**{k: meta[k]["title"] for k in meta},
+                                  **{k: d["title"] for k, d in described.items()}}).items():
         m = meta.get(kpi, {})
-        rows.append({
-            "kpi": kpi, "label": label, "newest": newest.get(kpi),
-            "publication": publication_note(newest.get(kpi), m.get("publ_period"), _day(m.get("prel_publication_date")),
-                                            _day(m.get("publication_date")), today, fetched),
-        })
+        note = (series_note(described[kpi]) if kpi in described else
+                publication_note(newest.get(kpi), m.get("publ_period"), _day(m.get("prel_publication_date")),
+                                 _day(m.get("publication_date")), today, fetched))
+        rows.append({"kpi": kpi, "label": label, "newest": newest.get(kpi), "publication": note})
     return pd.DataFrame(rows, columns=["kpi", "label", "newest", "publication"])
 
 
@@ -98,18 +107,19 @@ def print_status(root: Path, config: Config | None, out: TextIO, today: date | N
     kpis = store.read_table(root, "kpis")
     labels, area = None, None
     if config is not None:
-        labels = {ind.kpi: ind.label for ind in config.indicators}
+        labels = {ind.kpi: ind.label for ind in config.indicators if ind.ratio is None}  # ratios are not stored
         try:
             area = match_municipality(config.home, store.read_table(root, "municipalities").to_dict("records"))
         except NotFound:
             area = None
     fetched = ok.iloc[-1]["started_at"].date() if len(ok) else None
-    table = status_table(kpis, newest_periods(values, area), today, labels, fetched)
+    table = status_table(kpis, newest_periods(values, area), today, labels, fetched, store.read_table(root, "series"))
     who = f" for {area}" if area else ""
-    out.write(f"{'KPI':<8} {'newest' + who:<14} publication (Kolada's calendar)  label\n")
+    width = max([8, *(len(k) for k in table["kpi"])])
+    out.write(f"{'series':<{width}} {'newest' + who:<14} publication (Kolada's calendar) or SCB table update  label\n")
     for row in table.itertuples():
         newest = "–" if row.newest is None or pd.isna(row.newest) else str(int(row.newest))
-        out.write(f"{row.kpi:<8} {newest:<14} {row.publication}  {row.label}\n")
+        out.write(f"{row.kpi:<{width}} {newest:<14} {row.publication}  {row.label}\n")
 
 
 def print_changes(root: Path, since: date | None, out: TextIO, csv: bool = False) -> None:

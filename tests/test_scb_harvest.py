@@ -124,6 +124,9 @@ def test_both_sources_harvested_stored_and_compared(small_fake: FakeKolada, scb_
     assert "SCB:s tabell TAB6260 omfattar 2020M01–2026M06; för 2015, 2016, 2017, 2018, 2019" in unemployed
     overview = (out / "tables" / "overview.md").read_text(encoding="utf-8")
     assert "SCB TAB638 BE0101N1" in overview and "| kvot |" in overview
+    status = harvester("status", "--config", str(config), "--output", str(out))
+    assert status.code == 0 and "SCB TAB638 updated 2025-02-21, periods 1968–2024" in status.out
+    assert f"{POPULATION} 2022" in " ".join(status.out.split())  # Sala's newest real population year
 
 
 def test_unchanged_table_costs_no_data_request_and_a_revision_is_seen_past_the_cache(
