@@ -507,3 +507,15 @@ def place(config: Config, key: str, value: str) -> str:
         if pattern.search(line):
             return f"{config.path}:{no}"
     return str(config.path)
+
+
+def indicator_place(config: Config, indicator_id: str, key: str) -> str:
+    """`file:line` of `key` in the [[indicator]] with this id (or of its header), for problems found later."""
+    index = next(i for i, ind in enumerate(config.indicators) if ind.id == indicator_id)
+    try:
+        text = config.path.read_text(encoding="utf-8-sig")
+    except OSError:
+        return str(config.path)
+    line = _Locator(text).line_of("indicator", key, index)
+    return f"{config.path}:{line}" if line else str(config.path)
+

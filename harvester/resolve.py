@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import schema
-from .config import Config, ConfigError, place
+from .config import Config, ConfigError, indicator_place, place
 from .errors import BadResponse, RequestRefused, SourceError
 from .names import RIKET, NotFound, match_municipality, suggest_kpis
 from .sources.kolada.catalogue import kpis_table, municipalities_table
@@ -159,13 +159,13 @@ def resolve_scb(config: Config, client: ScbClient) -> list[CheckedSeries]:
             except RequestRefused as exc:
                 if not refused_table(exc):
                     raise
-                raise ResolveError(f"{place(config, 'table', table)}: indicator {ind.id!r}: SCB has no table {table}"
+                raise ResolveError(f"{indicator_place(config, ind.id, 'table')}: indicator {ind.id!r}: SCB has no table {table}"
                                    f"{suggest_tables(client, table, ind.label)}") from None
             tables[table] = client.metadata(table, str(entry.get("updated") or ""))
         try:
             series = check_series(ind.scb, tables[table], ind.gender)
         except SeriesError as exc:
-            raise ResolveError(f"{place(config, 'table', table)}: indicator {ind.id!r}: {exc}") from None
+            raise ResolveError(f"{indicator_place(config, ind.id, exc.key)}: indicator {ind.id!r}: {exc}") from None
         checked.setdefault(series.id, series)
     return list(checked.values())
 

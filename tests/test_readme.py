@@ -36,3 +36,29 @@ def test_readme_error_examples_are_what_harvester_prints(real_fake, tmp_path, mo
         printed = err.getvalue().strip().splitlines()[-1]
         assert code == 2
         assert printed.startswith(line.rstrip("…")), (printed, line)
+
+
+def test_readme_scb_error_example_is_what_harvester_prints(real_fake, tmp_path, monkeypatch) -> None:
+    import contextlib
+    import io
+
+    from harvester.cli import main
+    from tests.fake_scb.data import ScbData
+    from tests.fake_scb.server import FakeScb
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    prefix = "harvester: error: config/examples/arbetsmarknad.toml:"
+    examples = [line for line in text.splitlines() if line.startswith(prefix)]
+    assert len(examples) == 1
+    wrong = re.search(r"no code '([^']+)' in Alder", examples[0]).group(1)
+    shipped = (REPO / "config" / "examples" / "arbetsmarknad.toml").read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config" / "examples").mkdir(parents=True)
+    (tmp_path / "config" / "examples" / "arbetsmarknad.toml").write_text(
+        shipped.replace('Alder = "16-64"', f'Alder = "{wrong}"', 1), encoding="utf-8")
+    err = io.StringIO()
+    with FakeScb(ScbData.from_shared()) as scb, contextlib.redirect_stderr(err):
+        code = main(["fetch", "--config", "config/examples/arbetsmarknad.toml", "--api-url", real_fake.base_url,
+                     "--scb-api-url", scb.base_url, "--output", "out", "--no-cache"])
+    assert code == 2
+    assert err.getvalue().strip().splitlines()[-1].startswith(examples[0].rstrip("…"))

@@ -22,7 +22,14 @@ _UNITS = {"percent": "%", "procent": "%", "per cent": "%"}
 
 
 class SeriesError(ValueError):
-    """The config asks a table for something it does not have (worded for the config's author)."""
+    """The config asks a table for something it does not have (worded for the config's author).
+
+    `key` is the indicator's config key at fault (table, contents, select, month, gender), so the
+    message can name its line."""
+
+    def __init__(self, message: str, key: str = "table") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -98,12 +105,12 @@ def to_scb_region(area: str) -> str:
     return area
 
 
-def _unknown(variable: Variable, code: str, table: str, what: str) -> SeriesError:
+def _unknown(variable: Variable, code: str, table: str, what: str, key: str) -> SeriesError:
     near = difflib.get_close_matches(code.casefold(), [c.casefold() for c in variable.codes], n=3, cutoff=0.5)
     spelled = {c.casefold(): c for c in variable.codes}
     closest = ", ".join(f"{spelled[c]!r} ({variable.labels.get(spelled[c], '')})" for c in near)
     return SeriesError(f"{table} has no {what} {code!r} in {variable.code} ({variable.label})"
-                       + (f"; closest: {closest}" if closest else "") + f"; allowed: {variable.allowed(table)}")
+                       + (f"; closest: {closest}" if closest else "") + f"; allowed: {variable.allowed(table)}", key)
 
 
 def kon_choice(meta: TableMeta) -> KonChoice:
@@ -132,41 +139,43 @@ def check_series(spec: ScbSeries, meta: TableMeta, gender: str) -> CheckedSeries
         raise SeriesError(f"{table} has no ContentsCode variable")
     contents = contents_var.find(spec.contents)
     if contents is None:
-        raise _unknown(contents_var, spec.contents, table, "contents")
+        raise _unknown(contents_var, spec.contents, table, "contents", "contents")
     region = meta.variable(REGION)
     if region is None:
         raise SeriesError(f"{table} has no Region variable, so it holds no figures per kommun")
     if meta.quarterly:
         raise SeriesError(f"{table} is a quarterly table; only annual and monthly tables are supported")
     if meta.monthly and spec.month is None:
-        raise SeriesError(f"{table} is a monthly table: say which month stands for the year, e.g. month = 12")
+        raise SeriesError(f"{table} is a monthly table: say which month stands for the year, e.g. month = 12",
+                          "source")
     if not meta.monthly and spec.month is not None:
-        raise SeriesError(f"{table} is an annual table: remove month = {spec.month}")
+        raise SeriesError(f"{table} is an annual table: remove month = {spec.month}", "month")
     kon = kon_choice(meta)
     if gender not in kon.codes:
         have = ", ".join(sorted(kon.codes)) or "none"
-        raise SeriesError(f"{table} has no figures for gender {gender!r} (it has: {have})")
+        raise SeriesError(f"{table} has no figures for gender {gender!r} (it has: {have})", "gender")
     mapped = {region.code.casefold(), meta.time.casefold(), CONTENTS, KON}
     fixed: list[tuple[str, str]] = []
     for var_code, code in spec.select:
         variable = meta.variable(var_code)
         if variable is None:
             names = ", ".join(v.code for v in meta.variables if v.code.casefold() not in mapped)
-            raise SeriesError(f"{table} has no variable {var_code!r} to select (its other variables: {names or 'none'})")
+            raise SeriesError(f"{table} has no variable {var_code!r} to select (its other variables: {names or 'none'})",
+                              "select")
         if variable.code.casefold() in mapped:
             raise SeriesError(f"select must not name {variable.code}: the harvester sets it "
                               "(Region from the municipalities, Kon from gender, Tid from [years] and month, "
-                              "ContentsCode from contents)")
+                              "ContentsCode from contents)", "select")
         found = variable.find(code)
         if found is None:
-            raise _unknown(variable, code, table, "code")
+            raise _unknown(variable, code, table, "code", "select")
         fixed.append((variable.code, found))
     chosen = {v.casefold() for v, _ in fixed} | mapped
     for variable in meta.variables:
         if variable.code.casefold() not in chosen and not variable.elimination:
             raise SeriesError(f"{table} needs a code for {variable.code} ({variable.label}) in select, e.g. "
                               f"select = {{ {variable.code} = \"{variable.codes[0]}\" }}; allowed: "
-                              f"{variable.allowed(table)}")
+                              f"{variable.allowed(table)}", "select" if spec.select else "table")
     return CheckedSeries(spec=spec, meta=meta, contents=contents, fixed=tuple(fixed), region=region.code, kon=kon)
 
 
