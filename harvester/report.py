@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from . import compare, store
 from .config import Config, Indicator
 from .names import RIKET, NotFound, match_municipality
-from .render import MONTHS, Origin, build_document, build_overview, indicator_title
+from .render import MONTHS, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.charts import ChartRenderer
 from .render.docx import render_docx
 from .render.html import render_html, render_report_html
@@ -255,7 +255,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
             else:
                 charts.submit(ind.id, bench=bench, peers=peers, title=indicator_title(ind, unit), home_title=home_title,
                               unit=unit, decimals=places, direction=ind.direction, target=ind.target,
-                              riket=config.riket)
+                              riket=config.riket, source=chart_source(ind, sourced.origin))
             table = pa.Table.from_pandas(peers, preserve_index=False)
             if peers_file is None:
                 peers_file = pq.ParquetWriter(staged.tmp("peers.parquet"), table.schema, compression="zstd")

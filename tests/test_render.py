@@ -205,7 +205,8 @@ def test_chart_is_a_word_sized_png(values):
     peers = compare.peer_values(values, COST, HOME, PEERS)
     peers["title"] = peers["municipality_id"].map(TITLES)
     png = render_chart(compare.benchmark(values, COST, HOME, PEERS), peers, title="Kostnad, kr/inv",
-                       home_title="Hemby", unit="kr/inv", decimals=0, direction="lower", target=COST.target, riket=True)
+                       home_title="Hemby", unit="kr/inv", decimals=0, direction="lower", target=COST.target, riket=True,
+                       source="Källa: Kolada (RKA); median, kvartiler och rang: egen bearbetning.")
     assert png.startswith(b"\x89PNG")
     height, width, _ = matplotlib.image.imread(io.BytesIO(png)).shape
     from harvester.render.charts import DPI
@@ -248,7 +249,7 @@ def test_hostile_text_is_plain_text_in_every_output(label):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning would reach cron mail under --quiet
         png = render_chart(bench, peers, title=plain(label), home_title="Hemby", unit="kr/inv", decimals=0,
-                           direction="lower", target=ind.target, riket=True)
+                           direction="lower", target=ind.target, riket=True, source="Källa: SCB; x.")
     assert png.startswith(b"\x89PNG")
 
 
@@ -266,7 +267,7 @@ def test_a_big_group_gets_a_distribution_and_the_legend_only_what_has_data():
     bench = compare.benchmark(values, ind, HOME, peers_ids)
     clock = time.perf_counter()
     png = render_chart(bench, peers, title="Stor grupp", home_title="Hemby", unit="kr/inv", decimals=0,
-                       direction="lower", target=None, riket=True)
+                       direction="lower", target=None, riket=True, source="Källa: SCB; x.")
     assert time.perf_counter() - clock < 3  # a bound against relayout of 290 labels, not a benchmark
     image = matplotlib.image.imread(io.BytesIO(png))
     assert image.shape[0] < 1000  # a fixed height, not 0.3 cm per municipality

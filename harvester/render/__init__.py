@@ -49,11 +49,16 @@ class Origin:
         return " och ".join(SOURCE_NAMES[s][0] for s in self.sources)
 
 
-def source_line(sources: tuple[str, ...] | list[str], derived: bool = False) -> str:
-    """The attribution line: the sources as they ask to be cited; our own figures marked as ours."""
+def source_line(sources: tuple[str, ...] | list[str], ours: str = "jämförelser") -> str:
+    """The attribution line: the sources as they ask to be cited, and `ours` (what we computed) as ours."""
     names = " och ".join(SOURCE_NAMES[s][1] for s in dict.fromkeys(sources)) or SOURCE_NAMES["kolada"][1]
-    ours = "kvoter, medianer och jämförelser" if derived else "jämförelser"
     return f"Källa: {names}; {ours}: egen bearbetning."
+
+
+def chart_source(indicator: Indicator, origin: Origin) -> str:
+    """The line under a chart: the sources, and the statistics (and a ratio) drawn as ours."""
+    ours = "kvot, median, kvartiler och rang" if indicator.ratio is not None else "median, kvartiler och rang"
+    return source_line(origin.sources, ours)
 
 
 @dataclass(frozen=True)
@@ -321,7 +326,8 @@ def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indic
     label = indicator_title(indicator, unit)
     heading = f"{label} – {home_title} jämfört med {comparison.title}"
     source = _source_note(origin, checked, changed)
-    attribution = source_line(origin.sources, derived=indicator.ratio is not None)
+    attribution = source_line(origin.sources, "kvoter, medianer och jämförelser" if indicator.ratio is not None
+                              else "jämförelser")
     set_note = f"Jämförelsegrupp: {comparison.description}."
     latest = bench[bench["is_latest"]]
     if latest.empty:
@@ -375,6 +381,7 @@ def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, com
              "Senaste förändring: från det näst senaste till det senaste året med värde, mot målet där ett mål finns, "
              "annars bättre eller sämre enligt indikatorns riktning.",
              _missing_mark_note((table,), "källan"),
-             source_line(sources, derived=any(ind.ratio is not None for ind in indicators))]
+             source_line(sources, "kvoter, medianer och jämförelser" if any(ind.ratio is not None for ind in indicators)
+                         else "jämförelser")]
     return Document("oversikt", f"{OVERVIEW_TITLE} – {home_title} jämfört med {comparison.title}", (table,),
                     tuple(n for n in notes if n))

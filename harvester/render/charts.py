@@ -31,7 +31,7 @@ MAX_YEAR_LABELS = 5  # four-digit years at 7 pt on a half-width panel: more woul
 WIDTH_CM, MIN_HEIGHT_CM, DPI = 16.0, 9.0, 160  # 1 000 pixels across 16 cm: sharp in Word and in print
 HOME_COLOUR, PEER_COLOUR = "#d95f02", "#a6bddb"
 MEDIAN_COLOUR, RIKET_COLOUR, TARGET_COLOUR = "#08519c", "#525252", "#238b45"
-FOOTER = "Källa: Kolada (RKA); median, kvartiler och rang: egen bearbetning."
+RIKET_OFF_SCALE = 10  # Riket above this many times the largest municipal value (a count): not drawn
 
 
 def _swedish_axis() -> FuncFormatter:
@@ -148,12 +148,21 @@ def _series(ax, bench: pd.DataFrame, *, unit: str, target: Target | None, riket:
     ax.set_title(f"{years.min()}–{years.max()}", fontsize=8, loc="left")
 
 
+def _riket_off_scale(bench: pd.DataFrame) -> bool:
+    """Riket as a count (all of Sweden's unemployed, population) would flatten every municipality to zero."""
+    local = pd.concat([bench["home_value"], bench["peer_max"]]).abs().max()
+    return bool(pd.notna(local) and local > 0 and bench["riket"].abs().max() > RIKET_OFF_SCALE * local)
+
+
 def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_title: str, unit: str,
-                 decimals: int, direction: str, target: Target | None, riket: bool) -> bytes:
+                 decimals: int, direction: str, target: Target | None, riket: bool, source: str) -> bytes:
     """The PNG bytes of one indicator's chart; `bench` must have a latest year (a home value).
 
-    `peers` is `compare.peer_values` with a `title` column; `title` names the indicator on top.
+    `peers` is `compare.peer_values` with a `title` column; `title` names the indicator on top;
+    `source` is the attribution line under it.
     """
+    off_scale = riket and _riket_off_scale(bench)
+    riket = riket and not off_scale
     latest = bench[bench["is_latest"]].iloc[0]
     year = peers[(peers["period"] == latest["period"]) & peers["role"].isin([HOME, PEER])]
     big = len(year) - 1 > BIG_GROUP
@@ -196,7 +205,8 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     fig.suptitle(chart_text(title), fontsize=8.5, x=0.01, ha="left", fontweight="bold")
     if len(missing) > 8:  # a big group: a count, not a list nobody can read under a chart
         missing = [f"{len(missing)} kommuner"]
-    note = FOOTER + (f" Saknar värde {int(latest['period'])}: {', '.join(missing)}." if missing else "")
+    note = source + (f" Saknar värde {int(latest['period'])}: {', '.join(missing)}." if missing else "")
+    note += " Riket visas inte: ett antal för hela landet, utanför skalan." if off_scale else ""
     fig.text(0.01, 0.002, note, fontsize=5.5, color="#525252", ha="left", va="bottom")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
