@@ -222,10 +222,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     words = " ".join(args.words)
     with _client(None, args) as client:
         found = getattr(client, method)(words)
-    for item in sorted(found, key=lambda x: str(x.get("id"))):
-        print(line(item))
-    if not found:
-        print(f"no {what} title contains {words!r}", file=sys.stderr)
+    return _print_found([line(item) for item in sorted(found, key=lambda x: str(x.get("id")))],
+                        f"no {what} title contains {words!r}")
+
+
+def _print_found(lines: list[str], nothing: str) -> int:
+    """A search's hits on stdout; none is exit 2 with a line on stderr (a script can tell)."""
+    for line in lines:
+        print(line)
+    if not lines:
+        print(nothing, file=sys.stderr)
         return ExitCode.CONFIG
     return ExitCode.OK
 
@@ -253,12 +259,7 @@ def cmd_scb_search(args: argparse.Namespace) -> int:
     words = " ".join(args.words)
     with _scb_client(None, args) as client:
         found = list(islice(client.search(words), args.limit))
-    for entry in found:
-        print(table_line(entry))
-    if not found:
-        print(f"no SCB table matches {words!r}", file=sys.stderr)
-        return ExitCode.CONFIG
-    return ExitCode.OK
+    return _print_found([table_line(entry) for entry in found], f"no SCB table matches {words!r}")
 
 
 def cmd_scb_show(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -403,3 +403,35 @@ class Transport:
             if exc.unreachable:
                 raise Unreachable(f"cannot reach {self.name} at {self.base_url}: {exc}. {self.offline_hint}".strip()) from exc
             raise UpstreamUnavailable(f"gave up after retries: {exc}") from exc
+
+
+class SourceClient:
+    """What every source's client shares around its `Transport`: counters, URLs, cache upkeep, closing."""
+
+    transport: Transport
+
+    @property
+    def base_url(self) -> str:
+        return self.transport.base_url
+
+    @property
+    def stats(self) -> RequestStats:
+        return self.transport.stats
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def forget(self, urls: list[str]) -> None:
+        """Drop answers from the HTTP cache: an answer the harvest held back must not come back from memory."""
+        for url in urls:
+            self.transport.forget(url)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

@@ -1,11 +1,11 @@
-"""Shared fixtures: the fake Kolada (real or small data), configs pointing at it, and a CLI runner."""
+"""Shared fixtures: the fake Kolada (real or small data), the fake SCB, configs pointing at them, and a CLI runner."""
 from __future__ import annotations
 
 import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,9 @@ import pytest
 
 from harvester.cli import main
 from tests.fake_kolada import FakeKolada, KoladaData, require_shared
+from tests.fake_scb.data import ScbData
+from tests.fake_scb.data import require_shared as require_scb_shared
+from tests.fake_scb.server import FakeScb
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,18 +63,35 @@ def small_fake() -> Iterator[FakeKolada]:
         yield fake
 
 
+def _needed(require: Callable[[], Path], what: str) -> Path:
+    """The folder of ../shared a test needs; a clear failure (never a skip) when it is absent."""
+    try:
+        return require()
+    except FileNotFoundError as exc:
+        pytest.fail(f"these tests need {what}: {exc}")
+
+
 @pytest.fixture(scope="session")
 def shared_kolada() -> Path:
-    try:
-        return require_shared()
-    except FileNotFoundError as exc:
-        pytest.fail(f"these tests need the real Kolada snapshot in ../shared/kolada: {exc}")
+    return _needed(require_shared, "the real Kolada snapshot in ../shared/kolada")
 
 
 @pytest.fixture
 def real_fake(shared_kolada: Path) -> Iterator[FakeKolada]:
     """A fresh server per test: tests mutate its data."""
     with FakeKolada(KoladaData.from_shared(shared_kolada)) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def shared_scb() -> Path:
+    return _needed(require_scb_shared, "the SCB contract in ../shared/scb")
+
+
+@pytest.fixture
+def scb_fake(shared_scb: Path) -> Iterator[FakeScb]:
+    """A fresh fake SCB per test (tests mutate its data), with SCB's real limits."""
+    with FakeScb(ScbData.from_shared(shared_scb)) as fake:
         yield fake
 
 

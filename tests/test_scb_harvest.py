@@ -6,7 +6,6 @@ servers on loopback; the population figures checked are real (../shared/scb/popu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,25 +15,10 @@ import pytest
 from harvester import schema
 from tests.conftest import snapshot, write_config
 from tests.fake_kolada import FakeKolada
-from tests.fake_scb.data import ScbData, require_shared
 from tests.fake_scb.server import FakeScb
 
 POPULATION = "scb_TAB638_BE0101N1"
 UNEMPLOYED = "scb_TAB6260_000004YH_alder.16-64_fodelseregion.tot_m07"
-
-
-@pytest.fixture(scope="session")
-def scb_data_path() -> Path:
-    try:
-        return require_shared()
-    except FileNotFoundError as exc:
-        pytest.fail(f"these tests need the SCB contract in ../shared/scb: {exc}")
-
-
-@pytest.fixture
-def scb_fake(scb_data_path: Path) -> Iterator[FakeScb]:
-    with FakeScb(ScbData.from_shared(scb_data_path)) as fake:
-        yield fake
 
 
 SCB_INDICATORS = '''

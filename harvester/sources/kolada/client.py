@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ...errors import BadResponse, TransientError
-from ...transport import CacheRules, Limits, RateLimiter, RequestStats, Transport
+from ...transport import CacheRules, Limits, RateLimiter, SourceClient, Transport
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def check_envelope(body: Any, url: str) -> tuple[list[Any], str | None]:
     return values, next_url or None
 
 
-class KoladaClient:
+class KoladaClient(SourceClient):
     """Reads lists from Kolada v3, following `next_url` and obeying the rules above."""
 
     def __init__(self, base_url: str, *, cache_path: Path | None = None, refresh: bool = False, rate: float = 5.0,
@@ -67,27 +67,10 @@ class KoladaClient:
         self.transport = Transport("Kolada", base_url, limiter=RateLimiter.per_second(rate), limits=limits,
                                    cache_path=cache_path, cache_rules=CACHE_RULES, refresh=refresh,
                                    refusal_hint=hint, offline_hint=OFFLINE_HINT)
-        self.base_url = self.transport.base_url
-
-    @property
-    def stats(self) -> RequestStats:
-        return self.transport.stats
 
     @property
     def session(self) -> requests.Session:
         return self.transport.session
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> "KoladaClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
 
     def get_page(self, url: str, params: Mapping[str, Any] | None = None,
                  fresh: bool = False) -> tuple[list[Any], str | None]:
@@ -125,11 +108,6 @@ class KoladaClient:
                 raise BadResponse(f"Kolada keeps offering pages ({len(seen)} read, {items} items, an empty page "
                                   f"{'included' if not values else 'none'}) beyond the {max_items} items this listing "
                                   "can hold; giving up on a runaway listing", current)
-
-    def forget(self, urls: list[str]) -> None:
-        """Drop pages from the HTTP cache: an answer the harvest held back must not come back from memory."""
-        for url in urls:
-            self.transport.forget(url)
 
     def get_all(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         return [item for page in self.pages(path, params) for item in page]

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from ...errors import BadResponse, RequestRefused
-from ...transport import CacheRules, Limits, RateLimiter, RequestStats, Transport
+from ...transport import CacheRules, Limits, RateLimiter, SourceClient, Transport
 from .jsonstat import decode
 from .metadata import TableMeta, parse_metadata
 
@@ -72,7 +72,7 @@ def selection_body(selection: Selection) -> dict[str, Any]:
                           if codes is not None]}
 
 
-class ScbClient:
+class ScbClient(SourceClient):
     """Reads SCB's statistics database through one polite transport."""
 
     def __init__(self, base_url: str, *, cache_path: Path | None = None, refresh: bool = False,
@@ -81,24 +81,7 @@ class ScbClient:
         self.transport = Transport("SCB", base_url, limiter=self.limiter, limits=limits, cache_path=cache_path,
                                    cache_rules=CACHE_RULES, refresh=refresh, refusal_hint=_hint,
                                    offline_hint=OFFLINE_HINT)
-        self.base_url = self.transport.base_url
         self._limits: ServerLimits | None = None
-
-    @property
-    def stats(self) -> RequestStats:
-        return self.transport.stats
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> "ScbClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
 
     def _json(self, path: str, params: Mapping[str, Any] | None = None, *, fresh: bool = False) -> Any:
         def accept(body: Any, url: str) -> Any:
@@ -165,10 +148,6 @@ class ScbClient:
         else:
             body = selection_body(selection)
         return self.transport.request_json(url, validate=decode, body=body, fresh=True), url
-
-    def forget(self, urls: Sequence[str]) -> None:
-        for url in urls:
-            self.transport.forget(url)
 
 
 def _search_page(body: Any, url: str) -> dict[str, Any]:
