@@ -238,3 +238,15 @@ def test_scb_search_and_show_tell_a_config_author_what_to_write(scb_fake: FakeSc
     assert missing.code == 2 and "SCB has no table TAB6620" in missing.err
     for command in (("scb", "search", "--help"), ("scb", "show", "--help")):
         assert harvester(*command).code == 0
+
+
+def test_unknown_table_suggests_what_the_table_search_finds(small_fake: FakeKolada, scb_fake: FakeScb,
+                                                             tmp_path: Path, harvester) -> None:  # type: ignore[no-untyped-def]
+    extra = ('\n[[indicator]]\nid = "folkmangd"\nlabel = "Folkmängd 31 december"\nsource = "scb"\n'
+             'table = "TAB683"\ncontents = "BE0101N1"\n')
+    config, out = scb_config(tmp_path, extra=extra), tmp_path / "out"
+    run = harvester("fetch", "--config", str(config), "--output", str(out), *urls(small_fake, scb_fake))
+    assert run.code == 2 and not out.exists()
+    line = run.err.strip().splitlines()[-1]
+    assert f"{config}:" in line and "indicator 'folkmangd': SCB has no table TAB683" in line
+    assert "(the table search for 'Folkmängd' finds: TAB638 Folkmängden efter region" in line
