@@ -177,3 +177,80 @@ def test_api_url_precedence_is_command_line_then_environment_then_file(tmp_path:
     assert "wins over KOLADA_API_URL, which wins over [source] api_url" in " ".join(help_text.split())
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "`--api-url`, then `KOLADA_API_URL`, then `[source] api_url`" in readme
+
+
+SCB = GOOD + """
+[[indicator]]
+id = "arbetslosa"
+label = "Arbetslösa"
+source = "scb"
+table = "tab6260"
+contents = "000004YH"
+select = { Fodelseregion = "tot", Alder = "16-64" }
+month = 7
+"""
+
+
+def test_scb_indicator_and_ratio_load(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, SCB + """
+[[indicator]]
+id = "andel"
+label = "Arbetslösa per kostnad"
+ratio = { numerator = "arbetslosa", denominator = "missbruk-kostnad", scale = 100 }
+"""))
+    scb, ratio = config.indicators[1], config.indicators[2]
+    assert (scb.source, scb.scb.table, scb.scb.month) == ("scb", "TAB6260", 7)
+    assert scb.scb.select == (("Alder", "16-64"), ("Fodelseregion", "tot"))  # sorted: the id never depends on order
+    assert scb.kpi == "scb_TAB6260_000004YH_alder.16-64_fodelseregion.tot_m07"
+    assert config.kpis == ["N35001"] and config.series == ["N35001", scb.kpi]
+    assert ratio.ratio.scale == 100 and ratio.source == "ratio" and ratio.reference == "kvot"
+    assert config.source.scb_api_url == "https://statistikdatabasen.scb.se/api/v2"
+    shipped = load_config(REPO / "config" / "examples" / "arbetsmarknad.toml")
+    assert [i.source for i in shipped.indicators] == ["scb", "scb", "scb", "ratio"]
+
+
+@pytest.mark.parametrize(("edit", "line", "message"), [
+    ('source = "scb"', 29, "an SCB indicator needs table and contents"),
+    ('source = "scb"\ntable = "TAB638"', 29, "an SCB indicator needs table and contents"),
+    ('source = "scb"\ntable = "638"\ncontents = "BE0101N1"', 30, "table '638' is not an SCB table id"),
+    ('source = "scb"\ntable = "TAB638"\ncontents = "X"\nkpi = "N35001"', 32, "not kpi (a Kolada id); remove kpi"),
+    ('kpi = "N35001"\ntable = "TAB638"', 30, 'table belongs to an SCB indicator; add source = "scb"'),
+    ('source = "sbc"\nkpi = "N35001"', 29, "source 'sbc' is not one of kolada, scb (did you mean 'scb'?)"),
+    ('source = "scb"\ntable = "TAB638"\ncontents = "BE0101N1"\nmonth = 13', 32, "month must be a whole number"),
+    ('source = "scb"\ntable = "TAB638"\ncontents = "BE0101N1"\nselect = { Alder = 16 }', 32,
+     "select must name one code per variable"),
+    ('ratio = { numerator = "arbetslosa", denominator = "fel" }', 29, "ratio names 'fel', which is not another"),
+    ('ratio = { numerator = "x", denominator = "fel" }\nkpi = "N35001"', 30, "a ratio is computed from two other"),
+    ('ratio = { numerator = "arbetslosa", denominator = "fel", skala = 2 }', 26,
+     "unknown key 'skala' in indicator 'fel' ratio (did you mean 'scale'?)"),
+])
+def test_scb_and_ratio_mistakes_name_the_line(tmp_path: Path, edit: str, line: int, message: str) -> None:
+    error = error_for(tmp_path, SCB + f'\n[[indicator]]\nid = "fel"\nlabel = "Fel"\n{edit}\n')
+    assert error.startswith(f"{tmp_path / 'kpis.toml'}:{line}: ") and message in error, error
+
+
+def test_a_ratio_of_a_ratio_and_a_bad_scb_url_are_refused(tmp_path: Path) -> None:
+    error = error_for(tmp_path, SCB + """
+[[indicator]]
+id = "a"
+label = "A"
+ratio = { numerator = "arbetslosa", denominator = "missbruk-kostnad" }
+
+[[indicator]]
+id = "b"
+label = "B"
+ratio = { numerator = "a", denominator = "arbetslosa" }
+""")
+    assert "ratio names 'a', which is a ratio itself" in error
+    error = error_for(tmp_path, '[source.scb]\napi_url = "statistikdatabasen.scb.se"\n' + SCB)
+    assert error.startswith(f"{tmp_path / 'kpis.toml'}:2: [source.scb] api_url: 'statistikdatabasen.scb.se'")
+    error = error_for(tmp_path, '[source.scb]\nurl = "https://x"\n' + SCB)
+    assert "unknown key 'url' in [source.scb]" in error
+
+
+def test_scb_url_precedence_is_flag_then_environment_then_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    config = load_config(write(tmp_path, '[source.scb]\napi_url = "http://file.example/api/v2"\n' + SCB))
+    assert config.with_api_url(None).source.scb_api_url == "http://file.example/api/v2"
+    monkeypatch.setenv("SCB_API_URL", "http://env.example/api/v2")
+    assert config.with_api_url(None).source.scb_api_url == "http://env.example/api/v2"
+    assert config.with_api_url(None, "http://flag.example/api/v2").source.scb_api_url == "http://flag.example/api/v2"
