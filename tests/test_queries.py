@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from harvester.sources.kolada.queries import DataQuery, Scope, minimum_requests, plan_requests
+from harvester.sources.scb.queries import grid as scb_grid
 
 
 def areas(n: int) -> tuple[str, ...]:
@@ -77,3 +78,14 @@ def test_large_harvest_prefers_few_unfiltered_chunks_even_when_all_312_areas_com
     scope = Scope(kpis=kpis(168), areas=areas(291), years=tuple(range(2000, 2023)), areas_served=312)
     batches = plan_requests(scope, {})
     assert all(len(b.queries) == 1 and b.queries[0].areas is None for b in batches)
+
+
+def test_scb_grid_takes_the_fewest_blocks_under_the_cell_limit() -> None:
+    """Worked by hand: 291 regions × 25 years under 500 cells. Men and women (2 cells a region-year)
+    fit 10 regions × 25 years or 49 × 5 (30 blocks; fewer region parts wins); splitting by year first
+    (250 regions × 1 year) would take 50. The total alone: 97 regions × 5 years, 15 blocks."""
+    assert scb_grid(291, 25, 2, 500) == (6, 5)
+    assert scb_grid(291, 25, 1, 500) == (3, 5)
+    assert scb_grid(291, 5, 3, 500) == (9, 1)  # July 2020–2024, Kon 1, 2, 1+2: 33 regions × 5 years
+    assert scb_grid(291, 25, 2, 150_000) == (1, 1)
+    assert scb_grid(291, 25, 3, 3) == (291, 25)  # one region-year a request

@@ -1,9 +1,11 @@
 """Plan SCB data requests: only codes that exist, each answer under the server's cell limit, few calls.
 
-Cells are the product of the codes selected per variable (a variable left out counts 1). The least
-number of data requests for a series is ⌈cells / maxDataCells⌉ per Kon selection (a total that SCB
-sums by leaving Kon out is its own request); the planner splits the periods, then the regions, into
-that many even parts and adds a part only when one would still be too large.
+Cells are the product of the codes selected per variable (a variable left out counts 1). A request
+selects a block of regions × periods (with every Kon code of its group), so a series is cut into a
+grid: the planner tries every number of periods per request, fits as many regions as the limit
+leaves room for, and keeps the grid with the fewest blocks, cut evenly. That is ⌈cells /
+maxDataCells⌉ per Kon selection whenever the limit allows whole rows (a total that SCB sums by
+leaving Kon out is its own request); below that, the fewest blocks a grid can have.
 """
 from __future__ import annotations
 
@@ -23,12 +25,26 @@ class DataRequest:
 
 
 def _split(items: list[str], parts: int) -> list[list[str]]:
+    """`items` in `parts` runs of nearly equal length, in order."""
     size = math.ceil(len(items) / parts)
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def floor_requests(cells: int, max_cells: int) -> int:
-    return math.ceil(cells / max_cells) if cells else 0
+def grid(regions: int, periods: int, width: int, max_cells: int) -> tuple[int, int]:
+    """(region parts, period parts) with the fewest blocks of at most `max_cells` cells; on a tie, fewer
+    region parts (each answer then covers more of the comparison at once)."""
+    if width > max_cells:
+        raise ValueError(f"maxDataCells {max_cells} is below one cell per gender")
+    best: tuple[int, int] | None = None
+    for per_request in range(1, periods + 1):
+        room = max_cells // (per_request * width)
+        if room < 1:
+            break
+        shape = (math.ceil(regions / min(regions, room)), math.ceil(periods / per_request))
+        if best is None or (shape[0] * shape[1], shape[0]) < (best[0] * best[1], best[0]):
+            best = shape
+    assert best is not None  # per_request = 1 always fits, since width ≤ max_cells
+    return best
 
 
 def plan_series(series: CheckedSeries, regions: list[str], periods: list[str], max_cells: int) -> list[DataRequest]:
@@ -42,26 +58,13 @@ def plan_series(series: CheckedSeries, regions: list[str], periods: list[str], m
     requests = []
     for kon in series.kon.groups():
         width = len(kon) if kon else 1
-        if width > max_cells:
-            raise ValueError(f"maxDataCells {max_cells} is below one cell per gender")
-        parts = floor_requests(len(regions) * len(periods) * width, max_cells)
-        while True:
-            chunks = _chunks(regions, periods, parts, max_cells // width)
-            if all(len(r) * len(p) * width <= max_cells for r, p in chunks):
-                break
-            parts += 1
-        for region_part, period_part in chunks:
-            selection: list[tuple[str, tuple[str, ...] | None]] = [(series.region, tuple(region_part)), *fixed]
-            if series.kon.variable:
-                selection.append((series.kon.variable, kon))
-            selection.append((series.meta.time, tuple(period_part)))
-            requests.append(DataRequest(series.meta.id, tuple(selection), len(region_part) * len(period_part) * width))
+        region_parts, period_parts = grid(len(regions), len(periods), width, max_cells)
+        for period_part in _split(periods, period_parts):
+            for region_part in _split(regions, region_parts):
+                selection: list[tuple[str, tuple[str, ...] | None]] = [(series.region, tuple(region_part)), *fixed]
+                if series.kon.variable:
+                    selection.append((series.kon.variable, kon))
+                selection.append((series.meta.time, tuple(period_part)))
+                requests.append(DataRequest(series.meta.id, tuple(selection),
+                                            len(region_part) * len(period_part) * width))
     return requests
-
-
-def _chunks(regions: list[str], periods: list[str], parts: int, per_request: int) -> list[tuple[list[str], list[str]]]:
-    """`parts` pieces: periods split first (every region in each answer); regions too when one period is too many."""
-    if len(regions) <= per_request and parts <= len(periods):
-        return [(regions, p) for p in _split(periods, parts)]
-    region_parts = max(1, math.ceil(len(regions) / max(1, per_request)), math.ceil(parts / len(periods)))
-    return [(r, [p]) for p in periods for r in _split(regions, region_parts)]
