@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import subprocess
 import sys
 import time
@@ -61,6 +63,16 @@ def values(fake: FakeScb, table: str, query: str) -> list:
     response = data_get(fake, table, query)
     assert response.status_code == 200, response.text
     return response.json()["value"]
+
+
+def decoded(body: dict) -> dict[tuple[str, ...], object]:
+    """Every value of a json-stat2 answer keyed by its codes in `id` order (row-major: the last varies fastest)."""
+    axes = []
+    for var in body["id"]:
+        index = body["dimension"][var]["category"]["index"]
+        axes.append(sorted(index, key=index.get))
+    assert len(body["value"]) == math.prod(len(axis) for axis in axes)
+    return dict(zip(itertools.product(*axes), body["value"], strict=True))
 
 
 def assert_problem(response: requests.Response, status: int, title: str) -> None:
@@ -141,6 +153,40 @@ def test_synthetic_values_are_deterministic_marked_and_have_nulls(data: ScbData)
     index = one["dimension"]["Region"]["category"]["index"]
     stockholm, sala = one["value"][index["0180"]], one["value"][index["1981"]]
     assert stockholm is None or sala is None or stockholm > sala  # counts scale with population
+
+
+def test_synthetic_values_are_plausible(fake: FakeScb, shared: Path) -> None:
+    real = pq.read_table(shared / "population.parquet", filters=[("Region", "=", "0484"), ("Kon", "=", "1+2"),
+                                                                 ("Tid", "=", "2022")]).to_pylist()[0]["value"]
+    # A synthetic TAB638 total (2023 and 2024 are not in population.parquet) is there and near the real size.
+    eskilstuna = values(fake, "TAB638", "valueCodes[Region]=0484&valueCodes[ContentsCode]=BE0101N1"
+                        "&valueCodes[Tid]=2023,2024")
+    assert None not in eskilstuna and all(abs(v / real - 1) <= 0.25 for v in eskilstuna)
+    growth = values(fake, "TAB638", "valueCodes[Region]=0484&valueCodes[ContentsCode]=BE0101N2&valueCodes[Tid]=2023")
+    assert 0 < growth[0] < 0.05 * real
+    # BAS counts nest (unemployed < labour force < total number) in every region and month, in both tables, and
+    # the same (Region, Tid) are missing for every contents code: about 2 % of them.
+    for table, (unemployed, labour, total), rates in (
+            ("TAB6260", ("000004YH", "000006IU", "000006I8"), ("000006II", "000006IJ", "000006IK")),
+            ("TAB2948", ("000001ZW", "000001ZV", "0000027N"), ("000001ZX", "000001YK", "00000202"))):
+        cells = decoded(data_get(fake, table, f"valueCodes[Region]=*&valueCodes[Kon]=1%2B2&{BAS}&valueCodes"
+                                 f"[ContentsCode]={','.join((unemployed, labour, total, *rates))}"
+                                 "&valueCodes[Tid]=*").json())
+        by_cell: dict[tuple, dict] = {}
+        for (region, _, _, _, contents, period), value in cells.items():
+            by_cell.setdefault((region, period), {})[contents] = value
+        missing = [key for key, got in by_cell.items() if None in got.values()]
+        assert all(set(by_cell[key].values()) == {None} for key in missing)
+        assert 0.01 < len(missing) / len(by_cell) < 0.03, len(missing) / len(by_cell)
+        for key, got in by_cell.items():
+            if key not in missing:
+                assert 0 < got[unemployed] < got[labour] < got[total], (table, key, got)
+                assert all(2 <= got[rate] <= 12 for rate in rates), (table, key, got)
+    # A region's figures move by at most about ±10 % from one month to the next, not from 0.2 to 1.
+    sala = values(fake, "TAB6260", f"valueCodes[Region]=1981&valueCodes[Kon]=1%2B2&{BAS}"
+                  "&valueCodes[ContentsCode]=000004YH&valueCodes[Tid]=2022*")
+    present = [v for v in sala if v is not None]
+    assert len(present) >= 10 and max(present) / min(present) < 1.1 / 0.9 + 0.05
 
 
 # -- selection -------------------------------------------------------------------------------------------------
@@ -281,10 +327,23 @@ def test_elimination_sum_and_elimination_value(fake: FakeScb) -> None:
     bas = f"valueCodes[Region]=0180&{BAS}&valueCodes[ContentsCode]=000006IU&valueCodes[Tid]=2022M07"
     parts = values(fake, "TAB6260", f"{bas}&valueCodes[Kon]=1,2,1%2B2")
     assert None not in parts and values(fake, "TAB6260", bas) == [sum(parts)]
+    # Missing is a whole (table, Region, Tid): a region's parts are all missing or all there, and so is its total.
     regions = f"valueCodes[Region]=????&{BAS}&valueCodes[ContentsCode]=000006IU&valueCodes[Tid]=2022M07"
-    by_sex = values(fake, "TAB6260", f"{regions}&valueCodes[Kon]=*")
-    expected = [None if None in by_sex[i:i + 3] else sum(by_sex[i:i + 3]) for i in range(0, len(by_sex), 3)]
-    assert values(fake, "TAB6260", regions) == expected and None in expected  # a total over a missing part
+    flat = values(fake, "TAB6260", f"{regions}&valueCodes[Kon]=*")
+    by_sex = [flat[i:i + 3] for i in range(0, len(flat), 3)]
+    assert all(parts.count(None) in (0, 3) for parts in by_sex)
+    expected = [None if None in parts else sum(parts) for parts in by_sex]
+    assert values(fake, "TAB6260", regions) == expected and None in expected
+    # TAB638 sums 4 x 102 x 2 = 816 parts when Civilstand, Alder and Kon are left out: exactly, outside the real years.
+    year = "valueCodes[ContentsCode]=BE0101N1&valueCodes[Tid]=2023"
+    every = "valueCodes[Civilstand]=*&valueCodes[Alder]=*&valueCodes[Kon]=*"
+    parts = values(fake, "TAB638", f"valueCodes[Region]=0484&{every}&{year}")
+    assert len(parts) == 816 and None not in parts
+    assert values(fake, "TAB638", f"valueCodes[Region]=0484&{year}") == [sum(parts)]
+    totals = decoded(data_get(fake, "TAB638", f"valueCodes[Region]=????&{year}").json())
+    unpublished = [codes[0] for codes, value in totals.items() if value is None]
+    assert unpublished
+    assert set(values(fake, "TAB638", f"valueCodes[Region]={unpublished[0]}&{every}&{year}")) == {None}
 
 
 def test_call_quota_per_client_with_retry_after(data: ScbData) -> None:

@@ -1,13 +1,28 @@
 """What the fake SCB API serves: recorded catalogue and metadata, real population, synthetic values elsewhere.
 
 Only TAB638 `BE0101N1` totals (Alder and Civilstand eliminated or Alder `tot`, Tid 1994-2022) are real, read
-once from `population.parquet`; SCB publishes nothing else we could serve as real, so every other cell is a
-stable hash of (table, codes) scaled by the region's population. The fake says so in every data answer.
+once from `population.parquet`; SCB publishes nothing else we could serve as real. Every other cell is synthetic,
+deterministic (a stable hash of table and codes, the same in every process) and roughly plausible:
+
+- count = region population x share of its ContentsCode (`SHARES`: population 1.0, labour force 0.53,
+  unemployed 0.04, ...) / the number of elementary cells an eliminated total sums over (TAB638: 2 x 102 x 4),
+  x a jitter of 0.9-1.1, rounded to an integer by dithering (floor(x + u), u uniform), so a small part is
+  1 as often as it should be rather than always 0. The population is the region's real one for that year,
+  clamped to 1994-2022, so synthetic Stockholm dwarfs synthetic Sala and a synthetic TAB638 total lands near
+  the real one. The jitter ignores ContentsCode, so unemployed < labour force < total number in every cell.
+- percent (unit base percent/procent) = a level per region and codes that ignores Tid (2.5-10.5) x the same
+  jitter, one decimal: 2-12 %, and a region's rate does not jump from month to month.
+- missing: a whole (table, Region, Tid) is unpublished, about 1 in 53, whatever else is selected or
+  eliminated, so all parts of a total are missing exactly when the total is. Where population.parquet decides
+  (TAB638 1994-2022, and the regions it lacks in 1994 for earlier years, such as Knivsta) it alone does.
+- an eliminated variable with no elimination value is summed over its codes, exactly, as PxWebApi does; with
+  one (TAB6471 Kon `TotSa`) it stands for that code. The fake says it is synthetic in every data answer.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -31,7 +46,24 @@ SYNTHETIC_NOTE = (
     " which are real (population.parquet)."
 )
 REAL_TABLE, REAL_CONTENTS, REAL_YEARS = "TAB638", "BE0101N1", range(1994, 2023)
-NULL_ONE_IN = 53  # about 2 % of synthetic cells are missing, so clients can tell null from 0
+NULL_ONE_IN = 53  # about 2 % of (table, Region, Tid) are missing, so clients can tell null from 0
+# SYNTHETIC shares of the region's population per ContentsCode, chosen to look plausible, not taken from SCB:
+# employed + unemployed = labour force; labour force + students, retirees, sick, others = BAS total number.
+SHARES = {
+    "BE0101N1": 1.0, "BE0101N2": 0.01,  # TAB638 population, population growth
+    "000007SF": 1.0,  # TAB6471 population per month
+    # TAB6260 (preliminary) | TAB2948 (final) BAS: employed, unemployed, labour force, total number,
+    # students, retirees, sick, others
+    "000006HI": 0.49, "000004YH": 0.04, "000006IU": 0.53, "000006I8": 0.62,
+    "000006IE": 0.03, "000006IF": 0.02, "000006IG": 0.02, "000006IH": 0.02,
+    "00000253": 0.49, "000001ZW": 0.04, "000001ZV": 0.53, "0000027N": 0.62,
+    "00000201": 0.03, "000001ZZ": 0.02, "00000200": 0.02, "000001ZY": 0.02,
+}
+DEFAULT_SHARE = 0.05  # any other count
+JITTER = (0.9, 1.1)  # of the intended value, per elementary cell
+PERCENT_LEVEL = (2.5, 10.5)  # x JITTER stays within 2-12 %
+UNKNOWN_POPULATION = 10000.0  # a region population.parquet does not know
+CHUNK_CELLS = 1 << 20  # parts computed at once: bounds memory for large answers
 _LABELS = {  # Swedish /tables labels (README); the first two are made up in the same style
     "TAB638": "Folkmängden efter region, civilstånd, ålder och kön. År 1968-2024",
     "TAB6471": "Folkmängden per månad efter region, ålder och kön. Månad 2025M01-2026M04",
@@ -163,52 +195,107 @@ class ScbData:
         return [None if v is None else (int(v) if float(v).is_integer() else float(v)) for v in out.tolist()]
 
     def _synthetic(self, table: str, meta: dict, chosen: Mapping[str, list[str] | None]) -> np.ndarray:
-        """Hash per code, summed across variables and mixed; eliminated variables are summed over their codes
-        unless the table names an elimination value, so sums of parts equal the eliminated total."""
-        dims = meta["dimension"]
-        axes, summed = [], []
+        """Values for the cells the answer keeps, NaN where missing; the model is in the module docstring.
+
+        Internally each kept variable is an axis; an eliminated variable with an elimination value is an axis of
+        that one code, and an eliminated Region an axis of all regions, summed at the end (each region keeps its
+        population and its missing periods). Other eliminated variables are summed over chunks of their code
+        combinations. A part's hash is the sum of its codes' hashes, the same whether a variable is kept or
+        summed, so the sum of the parts is exactly the eliminated total."""
+        names, codes, summed = [], [], []
         for var in meta["id"]:
-            codes = chosen[var]
-            if codes is None:
+            picked = chosen[var]
+            if picked is None:
                 total = self.elimination_value(table, var)
-                if total:
-                    codes = [total]
-                else:
-                    summed.append([_stable(table, var, c) for c in dims[var]["category"]["index"]])
+                if not total and var != "Region":
+                    summed.append(np.array([_stable(table, var, c) for c in table_codes(meta, var)], dtype=np.uint64))
                     continue
-            axes.append(np.array([_stable(table, var, c) for c in codes], dtype=np.uint64))
-        grid = np.zeros([len(a) for a in axes], dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for i, axis in enumerate(axes):
-                grid = grid + axis.reshape([-1 if j == i else 1 for j in range(len(axes))])
-        kept = [v for v in meta["id"] if chosen[v] is not None or self.elimination_value(table, v)]
-        scale = self._scale(kept, chosen, [len(a) for a in axes])
-        percent = self._percent(meta, kept, chosen, [len(a) for a in axes])
-        total = np.zeros(grid.shape)
-        present = np.ones(grid.shape, dtype=bool)
-        with np.errstate(over="ignore"):
-            for combo in itertools.product(*summed) if summed else [()]:
-                h = _mix(grid + np.uint64(sum(combo) % 2**64))
-                u = (h >> np.uint64(11)).astype(float) / float(2**53)
-                cell = np.where(percent, np.round(2 + 10 * u, 1), np.round(scale * (0.2 + 0.8 * u)))
-                ok = (h % np.uint64(NULL_ONE_IN)) != 0
-                total += np.where(ok, cell, 0)
-                present &= ok  # a total over a missing part is missing too
-        return np.where(present, total, np.nan)
+                picked = [total] if total else table_codes(meta, var)
+            names.append(var)
+            codes.append(picked)
+        shape = [len(c) for c in codes]
 
-    def _scale(self, kept: list[str], chosen: Mapping, shape: list[int]) -> np.ndarray:
-        """Counts grow with the region's 2022 population, so synthetic Stockholm dwarfs synthetic Sala."""
-        if "Region" not in kept or chosen["Region"] is None:
-            return np.full(shape, 1000.0)
-        population = self._population_table()
-        sizes = np.array([population.get((r, "1+2", "2022")) or 10000.0 for r in chosen["Region"]]) * 0.03
-        return sizes.reshape([-1 if v == "Region" else 1 for v in kept]) * np.ones(shape)
+        def along(array: np.ndarray, *axes: str) -> np.ndarray:
+            """`array` (one dimension per named variable, in table order) shaped to broadcast over the grid."""
+            return array.reshape([shape[i] if var in axes else 1 for i, var in enumerate(names)])
 
-    @staticmethod
-    def _percent(meta: dict, kept: list[str], chosen: Mapping, shape: list[int]) -> np.ndarray:
+        hashes = {var: along(np.array([_stable(table, var, c) for c in cs], dtype=np.uint64), var)
+                  for var, cs in zip(names, codes)}
+
+        def grid(without: str, salt: str) -> np.ndarray:
+            out = np.full([1] * len(shape), _stable(table, salt), dtype=np.uint64)
+            for var, h in hashes.items():
+                if var != without:
+                    out = out + h
+            return out
+
+        population, missing = self._region_periods(table, codes[names.index("Region")], codes[names.index("Tid")])
+        contents = codes[names.index("ContentsCode")]
         units = meta["dimension"]["ContentsCode"]["category"].get("unit", {})
-        flags = np.array([units.get(c, {}).get("base") in ("percent", "procent") for c in chosen["ContentsCode"]])
-        return flags.reshape([-1 if v == "ContentsCode" else 1 for v in kept]) * np.ones(shape, dtype=bool)
+        percent = along(np.array([units.get(c, {}).get("base") in ("percent", "procent") for c in contents]),
+                        "ContentsCode")
+        share = along(np.array([SHARES.get(c, DEFAULT_SHARE) for c in contents]), "ContentsCode")
+        scale = along(population, "Region", "Tid") * share / self._summed_parts(table, meta)
+        jitter_grid, level_grid = grid("ContentsCode", "jitter"), grid("Tid", "level")
+        total = np.zeros(shape)
+        step = max(1, CHUNK_CELLS // math.prod(shape))
+        low, high = JITTER
+        with np.errstate(over="ignore"):
+            combos = functools.reduce(lambda a, b: np.add.outer(a, b).reshape(-1), summed,
+                                      np.zeros(1, dtype=np.uint64))
+            for start in range(0, len(combos), step):
+                chunk = combos[start:start + step]
+                h = _mix(jitter_grid[..., None] + chunk)
+                jitter = low + (high - low) * (h >> np.uint64(32)).astype(float) / 2.0**32
+                dither = (h & np.uint64(0xFFFFFFFF)).astype(float) / 2.0**32
+                part = np.floor(scale[..., None] * jitter + dither)
+                if percent.any():
+                    u = (_mix(level_grid[..., None] + chunk) >> np.uint64(11)).astype(float) / 2.0**53
+                    level = PERCENT_LEVEL[0] + (PERCENT_LEVEL[1] - PERCENT_LEVEL[0]) * u
+                    part = np.where(percent[..., None], np.round(level * jitter, 1), part)
+                total += part.sum(axis=-1)
+        total = np.where(along(missing, "Region", "Tid"), np.nan, total)
+        if chosen["Region"] is None:  # a sum over regions: the published ones, missing only if none is
+            axis = names.index("Region")
+            total = np.where(np.isnan(total).all(axis=axis), np.nan, np.nansum(total, axis=axis))
+            percent = np.take(percent, 0, axis=axis)
+        return np.where(percent, np.round(total, 1), total)  # sums of one-decimal parts, without float dust
+
+    def _summed_parts(self, table: str, meta: dict) -> int:
+        """How many elementary cells a fully eliminated total sums over: the product of the code counts of the
+        eliminable variables other than Region, Tid and ContentsCode that have no elimination value (TAB638:
+        Civilstand 4 x Alder 102 x Kon 2 = 816; TAB6260: Kon 3 x Fodelseregion 3; TAB6471: 1, as Kon is TotSa)."""
+        dims = meta["dimension"]
+        return math.prod(len(dims[v]["category"]["index"]) for v in meta["id"]
+                         if v not in ("Region", "Tid", "ContentsCode") and dims[v]["extension"]["elimination"]
+                         and not self.elimination_value(table, v))
+
+    def _region_periods(self, table: str, regions: list[str], periods: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per (region, period): the population to scale by, and whether SCB left the cell unpublished.
+
+        The population is the region's real one (both sexes) for the period's year clamped to 1994-2022. A region
+        population.parquet has as null that year did not exist yet: missing. In TAB638 1994-2022 the parquet alone
+        decides; elsewhere about 1 in 53 (table, Region, Tid) is missing, by hash."""
+        known = self._population_table()
+        first, last = REAL_YEARS[0], REAL_YEARS[-1]
+        years = [min(max(int(p[:4]), first), last) for p in periods]
+        population = np.empty((len(regions), len(periods)))
+        gone = np.zeros((len(regions), len(periods)), dtype=bool)
+        for i, region in enumerate(regions):
+            newest = known.get((region, "1+2", str(last))) or UNKNOWN_POPULATION
+            for j, year in enumerate(years):
+                key = (region, "1+2", str(year))
+                value = known.get(key)
+                population[i, j] = newest if value is None else value
+                gone[i, j] = key in known and value is None
+        with np.errstate(over="ignore"):
+            h = _mix(np.array([_stable(table, "Region", r) for r in regions], dtype=np.uint64)[:, None]
+                     + np.array([_stable(table, "Tid", p) for p in periods], dtype=np.uint64)[None, :]
+                     + np.uint64(_stable(table, "missing")))
+        hashed = (h % np.uint64(NULL_ONE_IN)) == 0
+        if table == REAL_TABLE:
+            hashed &= np.array([int(p[:4]) not in REAL_YEARS for p in periods])[None, :]
+        return population, gone | hashed
 
     def _real(self, chosen: Mapping, kept: list[str], shape: list[int], out: np.ndarray) -> None:
         """Overwrite the cells population.parquet holds: TAB638 BE0101N1, all ages and civil statuses."""
