@@ -30,11 +30,26 @@ def _codes_by_position(body: dict[str, Any], var: str, size: int, url: str) -> n
     return codes
 
 
+def _position(key: Any, cells: int, what: str, url: str) -> int:
+    """A sparse form's key as a cell position; one outside the cube is a broken body (never a negative index)."""
+    try:
+        position = int(key)
+    except (TypeError, ValueError):
+        position = -1
+    if not 0 <= position < cells:
+        raise BadResponse(f"SCB's answer has a {what} at position {key!r}, outside its {cells} cells", url)
+    return position
+
+
 def _values(raw: Any, cells: int, url: str) -> np.ndarray:
     if isinstance(raw, dict):  # the sparse form: {"position": value}
         out = np.full(cells, np.nan)
         for key, value in raw.items():
-            out[int(key)] = np.nan if value is None else float(value)
+            position = _position(key, cells, "value", url)
+            try:
+                out[position] = np.nan if value is None else float(value)
+            except (TypeError, ValueError):
+                raise BadResponse(f"SCB's answer has a value that is not a number ({value!r})", url) from None
         return out
     if not isinstance(raw, list):
         raise BadResponse("SCB's answer has no value array", url)
@@ -46,14 +61,17 @@ def _values(raw: Any, cells: int, url: str) -> np.ndarray:
         raise BadResponse(f"SCB's answer has a value that is not a number ({exc})", url) from None
 
 
-def _status(raw: Any, cells: int) -> np.ndarray:
-    """Per-cell status marks (".." = not available), from the object, array or single-string forms."""
+def _status(raw: Any, cells: int, url: str) -> np.ndarray:
+    """Per-cell status marks (".." = not available), from the object, array or single-string forms; an array
+    of one mark, like a string, marks every cell (JSON-stat)."""
     marks = np.full(cells, None, dtype=object)
     if isinstance(raw, dict):
         for key, mark in raw.items():
-            marks[int(key)] = str(mark)
+            marks[_position(key, cells, "status", url)] = str(mark)
     elif isinstance(raw, list) and len(raw) == cells:
         marks[:] = [None if m is None else str(m) for m in raw]
+    elif isinstance(raw, list) and len(raw) == 1:
+        marks[:] = None if raw[0] is None else str(raw[0])
     elif isinstance(raw, str):
         marks[:] = raw
     return marks
@@ -70,7 +88,7 @@ def decode(body: Any, url: str) -> pd.DataFrame:
         raise BadResponse("SCB's answer has no matching id and size lists", url)
     cells = math.prod(sizes)
     values = _values(body.get("value"), cells, url)
-    status = _status(body.get("status"), cells)
+    status = _status(body.get("status"), cells, url)
     values[np.isin(status, list(MISSING_MARKS))] = np.nan
     positions = np.unravel_index(np.arange(cells), sizes) if ids else ()
     columns = {var: _codes_by_position(body, var, size, url)[pos]
