@@ -147,19 +147,34 @@ def test_unchanged_table_costs_no_data_request_and_a_revision_is_seen_past_the_c
     assert cursor["updated"] == "2026-11-20T07:00:00Z" and cursor["source"] == "scb"
 
 
+@pytest.mark.parametrize(("kind", "opts", "said"), [
+    pytest.param("status", {"status": 503}, "SCB server error (HTTP 503)", id="503"),
+    pytest.param("status", {"status": 429, "retry_after": 1}, "429", id="429-storm"),
+    pytest.param("html", {}, "SCB", id="html-maintenance-200"),
+    pytest.param("truncate", {}, "SCB", id="truncated"),
+    pytest.param("reset", {}, "SCB", id="reset-mid-body"),
+])
 def test_scb_outage_keeps_its_values_and_still_harvests_kolada(small_fake: FakeKolada, scb_fake: FakeScb,
-                                                              tmp_path: Path, harvester) -> None:  # type: ignore[no-untyped-def]
+                                                              tmp_path: Path, harvester, kind: str, opts: dict,
+                                                              said: str) -> None:  # type: ignore[no-untyped-def]
+    """A persistent fault on SCB's data answers, whatever its shape, never touches the stored SCB series."""
     config, out = scb_config(tmp_path), tmp_path / "out"
     args = ("fetch", "--config", str(config), "--output", str(out), *urls(small_fake, scb_fake), "--refresh")
     assert harvester(*args).code == 0
-    population = (out / "values" / f"{POPULATION}.parquet").read_bytes()
-    scb_fake.add_fault("status", match="/data", times=None, status=503)
+    stored = {name: (out / "values" / f"{name}.parquet").read_bytes() for name in (POPULATION, UNEMPLOYED)}
+    scb_fake.add_fault(kind, match="/data", times=None, **opts)
     broken = harvester(*args)
     assert broken.code == 5, broken.err  # partial: Kolada's KPI was fetched, SCB's series were not
-    assert "SCB server error (HTTP 503)" in broken.err
-    assert (out / "values" / f"{POPULATION}.parquet").read_bytes() == population
+    assert said in broken.err
+    for name, before in stored.items():
+        assert (out / "values" / f"{name}.parquet").read_bytes() == before
     runs = pd.read_parquet(out / "runs.parquet")
     assert runs["outcome"].tolist() == ["success", "partial"]
+    scb_fake.clear_faults()
+    scb_fake.clear_log()
+    again = harvester(*args)  # after the outage: SCB answers again, and what it says is what is stored
+    assert again.code == 3, again.err
+    assert data_calls(scb_fake) and all(r.status == 200 for r in data_calls(scb_fake))
 
 
 @pytest.mark.parametrize(("indicator", "expected"), [
