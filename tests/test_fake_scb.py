@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.fake_scb import FakeScb, ScbData, require_shared
+from tests.fake_scb.data import TOTAL_CODES, detect_total_codes
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 5
@@ -182,6 +183,9 @@ def test_synthetic_values_are_plausible(fake: FakeScb, shared: Path) -> None:
             if key not in missing:
                 assert 0 < got[unemployed] < got[labour] < got[total], (table, key, got)
                 assert all(2 <= got[rate] <= 12 for rate in rates), (table, key, got)
+        # ... and a ratio of two of them differs between municipalities, as a plan's "per 1 000" figure would.
+        shares = [got[unemployed] / got[total] for key, got in by_cell.items() if key not in missing]
+        assert max(shares) / min(shares) > 1.3
     # A region's figures move by at most about ±10 % from one month to the next, not from 0.2 to 1.
     sala = values(fake, "TAB6260", f"valueCodes[Region]=1981&valueCodes[Kon]=1%2B2&{BAS}"
                   "&valueCodes[ContentsCode]=000004YH&valueCodes[Tid]=2022*")
@@ -324,26 +328,76 @@ def test_cell_limit_passes_a_full_tab6260_pull_and_refuses_one_more_month(fake: 
 def test_elimination_sum_and_elimination_value(fake: FakeScb) -> None:
     common = "valueCodes[Region]=0180&valueCodes[Alder]=TotSA&valueCodes[ContentsCode]=000007SF&valueCodes[Tid]=2026M01"
     assert values(fake, "TAB6471", common) == values(fake, "TAB6471", f"{common}&valueCodes[Kon]=TotSa")
+    # TAB6260 Kon has no elimination value but a total code: left out, it stands for 1+2 (= 1 + 2), never 1 + 2 + 1+2.
     bas = f"valueCodes[Region]=0180&{BAS}&valueCodes[ContentsCode]=000006IU&valueCodes[Tid]=2022M07"
-    parts = values(fake, "TAB6260", f"{bas}&valueCodes[Kon]=1,2,1%2B2")
-    assert None not in parts and values(fake, "TAB6260", bas) == [sum(parts)]
+    men, women, both = values(fake, "TAB6260", f"{bas}&valueCodes[Kon]=1,2,1%2B2")
+    assert None not in (men, women, both) and men + women == both and values(fake, "TAB6260", bas) == [both]
     # Missing is a whole (table, Region, Tid): a region's parts are all missing or all there, and so is its total.
     regions = f"valueCodes[Region]=????&{BAS}&valueCodes[ContentsCode]=000006IU&valueCodes[Tid]=2022M07"
     flat = values(fake, "TAB6260", f"{regions}&valueCodes[Kon]=*")
     by_sex = [flat[i:i + 3] for i in range(0, len(flat), 3)]
     assert all(parts.count(None) in (0, 3) for parts in by_sex)
-    expected = [None if None in parts else sum(parts) for parts in by_sex]
+    assert all(parts[0] + parts[1] == parts[2] for parts in by_sex if None not in parts)
+    expected = [parts[2] for parts in by_sex]
     assert values(fake, "TAB6260", regions) == expected and None in expected
-    # TAB638 sums 4 x 102 x 2 = 816 parts when Civilstand, Alder and Kon are left out: exactly, outside the real years.
+    # TAB638 sums 4 x 101 x 2 = 808 parts when Civilstand, Alder and Kon are left out (Alder's 102nd code, tot, is
+    # their total, not a part): exactly, outside the real years.
     year = "valueCodes[ContentsCode]=BE0101N1&valueCodes[Tid]=2023"
     every = "valueCodes[Civilstand]=*&valueCodes[Alder]=*&valueCodes[Kon]=*"
-    parts = values(fake, "TAB638", f"valueCodes[Region]=0484&{every}&{year}")
-    assert len(parts) == 816 and None not in parts
-    assert values(fake, "TAB638", f"valueCodes[Region]=0484&{year}") == [sum(parts)]
+    cells = decoded(data_get(fake, "TAB638", f"valueCodes[Region]=0484&{every}&{year}").json())
+    parts = [value for (_, _, age, *_), value in cells.items() if age != "tot"]
+    assert len(cells) == 816 and len(parts) == 808 and None not in parts
+    eliminated = values(fake, "TAB638", f"valueCodes[Region]=0484&{year}")
+    assert eliminated == [sum(parts)] == [sum(v for (_, _, age, *_), v in cells.items() if age == "tot")]
     totals = decoded(data_get(fake, "TAB638", f"valueCodes[Region]=????&{year}").json())
     unpublished = [codes[0] for codes, value in totals.items() if value is None]
     assert unpublished
     assert set(values(fake, "TAB638", f"valueCodes[Region]={unpublished[0]}&{every}&{year}")) == {None}
+
+
+def test_total_codes_are_totals(fake: FakeScb, shared: Path) -> None:
+    """A total code (Kon 1+2, Fodelseregion tot, Alder tot) is the exact sum of its variable's other codes, and an
+    eliminated variable stands for it: a fully chosen total is population x share, not a ninth of it."""
+    for table in ("TAB638", "TAB6260", "TAB2948", "TAB6471"):
+        assert detect_total_codes(recorded(shared, f"{table}-metadata.json")) == {
+            var: [code] for var, code in TOTAL_CODES[table].items()}
+    real = pq.read_table(shared / "population.parquet", filters=[("Region", "=", "0484"), ("Kon", "=", "1+2"),
+                                                                 ("Tid", "=", "2022")]).to_pylist()[0]["value"]
+    assert real == 107918
+    eskilstuna = "valueCodes[Region]=0484&valueCodes[Alder]=16-64&valueCodes[Tid]=2022M07"
+    contents = "000006I8,000004YH,000006IU,000006II"
+    cells = decoded(data_get(fake, "TAB6260", f"{eskilstuna}&valueCodes[Kon]=*&valueCodes[Fodelseregion]=*"
+                             f"&valueCodes[ContentsCode]={contents}").json())
+    by_code = {(kon, born, what): value for (_, kon, _, born, what, _), value in cells.items()}
+    for what in ("000006I8", "000004YH", "000006IU"):
+        for born in ("tot", "in", "ut"):
+            assert by_code["1", born, what] + by_code["2", born, what] == by_code["1+2", born, what], (born, what)
+        for kon in ("1", "2", "1+2"):
+            assert by_code[kon, "in", what] + by_code[kon, "ut", what] == by_code[kon, "tot", what], (kon, what)
+    assert 0.4 * real <= by_code["1+2", "tot", "000006I8"] <= 0.8 * real  # 16-64 year olds: share 0.62
+    assert 0.02 * real <= by_code["1+2", "tot", "000004YH"] <= 0.06 * real  # unemployed: share 0.04
+    assert all(2 <= by_code[kon, born, "000006II"] <= 12 for kon in ("1", "2", "1+2") for born in ("tot", "in", "ut"))
+    # Leaving Kon and Fodelseregion out gives the 1+2 / tot cell, rates included.
+    eliminated = decoded(data_get(fake, "TAB6260", f"{eskilstuna}&valueCodes[ContentsCode]={contents}").json())
+    assert {what: value for (_, _, what, _), value in eliminated.items()} == {
+        what: by_code["1+2", "tot", what] for what in contents.split(",")}
+    # TAB638 Alder left out is Alder tot, the sum of the 101 single ages, in a synthetic year.
+    year = "valueCodes[Region]=0484&valueCodes[ContentsCode]=BE0101N1&valueCodes[Tid]=2023"
+    ages = decoded(data_get(fake, "TAB638", f"{year}&valueCodes[Alder]=*").json())
+    single = [value for (_, age, *_), value in ages.items() if age != "tot"]
+    assert len(single) == 101 and None not in single
+    assert values(fake, "TAB638", year) == values(fake, "TAB638", f"{year}&valueCodes[Alder]=tot") == [sum(single)]
+    assert abs(sum(single) / real - 1) <= 0.25
+    # TAB6471: TotSa = 1 + 2, TotSA = the sum of the other 133 age codes, and TotSA TotSa is about the population.
+    month = "valueCodes[Region]=0180&valueCodes[ContentsCode]=000007SF&valueCodes[Tid]=2026M01"
+    sexes = values(fake, "TAB6471", f"{month}&valueCodes[Alder]=TotSA&valueCodes[Kon]=TotSa,1,2")
+    assert sexes[0] == sexes[1] + sexes[2]
+    ages = values(fake, "TAB6471", f"{month}&valueCodes[Alder]=*&valueCodes[Kon]=TotSa")
+    index = get(fake, "/tables/TAB6471/metadata").json()["dimension"]["Alder"]["category"]["index"]
+    assert len(ages) == 134 and ages[index["TotSA"]] == sum(ages) - ages[index["TotSA"]] == sexes[0]
+    stockholm = pq.read_table(shared / "population.parquet", filters=[("Region", "=", "0180"), ("Kon", "=", "1+2"),
+                                                                      ("Tid", "=", "2022")]).to_pylist()[0]["value"]
+    assert abs(sexes[0] / stockholm - 1) <= 0.25
 
 
 def test_call_quota_per_client_with_retry_after(data: ScbData) -> None:

@@ -4,19 +4,37 @@ Only TAB638 `BE0101N1` totals (Alder and Civilstand eliminated or Alder `tot`, T
 once from `population.parquet`; SCB publishes nothing else we could serve as real. Every other cell is synthetic,
 deterministic (a stable hash of table and codes, the same in every process) and roughly plausible:
 
-- count = region population x share of its ContentsCode (`SHARES`: population 1.0, labour force 0.53,
-  unemployed 0.04, ...) / the number of elementary cells an eliminated total sums over (TAB638: 2 x 102 x 4),
-  x a jitter of 0.9-1.1, rounded to an integer by dithering (floor(x + u), u uniform), so a small part is
-  1 as often as it should be rather than always 0. The population is the region's real one for that year,
-  clamped to 1994-2022, so synthetic Stockholm dwarfs synthetic Sala and a synthetic TAB638 total lands near
-  the real one. The jitter ignores ContentsCode, so unemployed < labour force < total number in every cell.
-- percent (unit base percent/procent) = a level per region and codes that ignores Tid (2.5-10.5) x the same
-  jitter, one decimal: 2-12 %, and a region's rate does not jump from month to month.
+- total codes (`TOTAL_CODES`: Kon `1+2`/`TotSa`, Fodelseregion `tot`, Alder `tot`/`TotSA`) are totals: such a
+  cell is the exact sum of the cells of the variable's other codes (Kon 1 + Kon 2 == Kon 1+2, in + ut == tot,
+  TAB638's 101 ages == Alder tot where the real totals do not override it). Every other code, the BAS age bands
+  16-64, 20-64, ... included, is an elementary code: each band is a share of the whole, not a sum of others.
+- an elementary cell's count = region population x share of its ContentsCode (`SHARES`: population 1.0, labour
+  force 0.53, unemployed 0.04, ...) / the number of elementary cells the table's total sums over (the codes other
+  than the total of every variable that has a total code or is summed when eliminated: TAB638 4 x 101 x 2 = 808,
+  TAB6260 and TAB2948 Kon 2 x Fodelseregion 2 = 4, TAB6471 Alder 133 x Kon 2 = 266), x a jitter of 0.9-1.1,
+  rounded to an integer by dithering (floor(x + u), u uniform), so a small part is 1 as often as it should be
+  rather than always 0. So Kon 1+2, Fodelseregion tot, Alder 16-64 is about population x share (000006I8 about
+  0.62 x population), and a TAB638 total about the population. The population is the region's real one for that
+  year, clamped to 1994-2022, so synthetic Stockholm dwarfs synthetic Sala and a synthetic TAB638 total lands
+  near the real one. The jitter ignores ContentsCode, so unemployed < labour force < total number in every cell;
+  a small count (share below 0.1: unemployed, students) also varies on its own by region and year
+  (`_rare_factor`), so a ratio such as unemployed per 1 000 differs between municipalities.
+- percent (unit base percent/procent) = per elementary cell a level per region and codes that ignores Tid
+  (2.5-10.5) x the same jitter, one decimal; a total code, an eliminated variable or an eliminated Region is the
+  plain mean of its parts' rates, never their sum: 2-12 %, and a region's rate does not jump from month to month.
 - missing: a whole (table, Region, Tid) is unpublished, about 1 in 53, whatever else is selected or
   eliminated, so all parts of a total are missing exactly when the total is. Where population.parquet decides
   (TAB638 1994-2022, and the regions it lacks in 1994 for earlier years, such as Knivsta) it alone does.
-- an eliminated variable with no elimination value is summed over its codes, exactly, as PxWebApi does; with
-  one (TAB6471 Kon `TotSa`) it stands for that code. The fake says it is synthetic in every data answer.
+- an eliminated variable stands for the table's total (README "Elimination"): its elimination value where there
+  is one (TAB6471 Kon `TotSa`, itself a total code), else its total code (TAB6260/TAB2948 Kon `1+2` and
+  Fodelseregion `tot`, TAB638 Alder `tot`), else the exact sum over its codes (TAB638 Civilstand and Kon). In all
+  three cases it is the sum over the codes other than the total, so parts always add up to the eliminated total.
+  PxWebApi eliminates as the table's PX file says: ELIMINATION="<value>" selects that value (SCB names the total;
+  the API spec's own TAB638 example, PxTools/PxApiSpecs generator/YamlExamples/yamlGen/ModelsWithData.cs, gives
+  Alder `eliminationValueCode: tot`), ELIMINATION=YES sums every value, which with a total code among them would
+  count everything twice. SCB's metadata bodies do not say which (only the recorded TAB6471 data body names
+  `TotSa`), so the fake takes the total code: the answer a reader expects, and parts = total.
+  The fake says it is synthetic in every data answer.
 """
 
 from __future__ import annotations
@@ -28,8 +46,9 @@ import itertools
 import json
 import math
 import os
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +79,24 @@ SHARES = {
     "00000201": 0.03, "000001ZZ": 0.02, "00000200": 0.02, "000001ZY": 0.02,
 }
 DEFAULT_SHARE = 0.05  # any other count
+# Codes that stand for their variable's total, read off the recorded metadata (code / label, `detect_total_codes`
+# finds exactly these; tests/test_fake_scb.py checks it):
+#   TAB638   Alder 'tot' / "total". Kon is only 1, 2 (README trap 4); Civilstand OG, G, ÄNKL, SK has no total.
+#   TAB6260  Kon '1+2' / "total", Fodelseregion 'tot' / "total". The Alder bands (15-19 ... 16-64, 20-66) are
+#   TAB2948  aggregates, not the variable's total: ordinary codes, each a share of the whole. Same in both tables.
+#   TAB6471  Kon 'TotSa' / "totalt, samtliga män och kvinnor" (also its elimination value), Alder 'TotSA' /
+#            "totalt, samtliga åldrar". The bands -4, 0-9, ... and 100+, 100+5, 100+10 are ordinary codes.
+# Region '00' (Sweden/Riket) is not listed: an eliminated Region is the sum over all the table's regions.
+TOTAL_CODES: dict[str, dict[str, str]] = {
+    "TAB638": {"Alder": "tot"},
+    "TAB6260": {"Kon": "1+2", "Fodelseregion": "tot"},
+    "TAB2948": {"Kon": "1+2", "Fodelseregion": "tot"},
+    "TAB6471": {"Kon": "TotSa", "Alder": "TotSA"},
+}
+_TOTAL_CODE = re.compile(r"tot\w*|1\+2", re.IGNORECASE)  # tot, TotSa, TotSA, 1+2
+_TOTAL_LABEL = re.compile(r"totalt?\b", re.IGNORECASE)  # "total", "totalt, samtliga åldrar"
 JITTER = (0.9, 1.1)  # of the intended value, per elementary cell
+RARE_SHARE, RARE_LEVEL, RARE_YEAR = 0.1, 0.25, 0.08  # small counts vary ±25 % by region and ±8 % by year
 PERCENT_LEVEL = (2.5, 10.5)  # x JITTER stays within 2-12 %
 UNKNOWN_POPULATION = 10000.0  # a region population.parquet does not know
 CHUNK_CELLS = 1 << 20  # parts computed at once: bounds memory for large answers
@@ -117,6 +153,10 @@ class ScbData:
         self.metadata: dict[str, dict] = {
             t: json.loads((recorded / f"{t}-metadata.json").read_text("utf-8")) for t in TABLES
         }
+        for table, totals in TOTAL_CODES.items():
+            for var, code in totals.items():
+                if code not in self.metadata[table]["dimension"][var]["category"]["index"]:
+                    raise ValueError(f"TOTAL_CODES: {table} {var} has no code {code!r} in the recorded metadata")
         self._elimination_values = _elimination_values(json.loads((recorded / "TAB6471-data.json").read_text("utf-8")))
         self._entries: dict[str, dict] = {}
         for name in ("tables.json", "tables-search.json"):
@@ -195,24 +235,42 @@ class ScbData:
         return [None if v is None else (int(v) if float(v).is_integer() else float(v)) for v in out.tolist()]
 
     def _synthetic(self, table: str, meta: dict, chosen: Mapping[str, list[str] | None]) -> np.ndarray:
-        """Values for the cells the answer keeps, NaN where missing; the model is in the module docstring.
+        """Values for the cells the answer keeps (shape: the kept variables' code counts), NaN where missing; the
+        model is in the module docstring.
 
-        Internally each kept variable is an axis; an eliminated variable with an elimination value is an axis of
-        that one code, and an eliminated Region an axis of all regions, summed at the end (each region keeps its
-        population and its missing periods). Other eliminated variables are summed over chunks of their code
-        combinations. A part's hash is the sum of its codes' hashes, the same whether a variable is kept or
-        summed, so the sum of the parts is exactly the eliminated total."""
-        names, codes, summed = [], [], []
+        A kept variable asked for its total code beside other codes is answered in two blocks, the other codes and
+        the total alone, joined in the order asked. Internally each kept variable is then an axis; a total code
+        asked alone is an axis of one cell summed over the variable's other codes; an eliminated variable with an
+        elimination value that is no total is an axis of that one code; an eliminated Region is an axis of all
+        regions, summed at the end (each region keeps its population and its missing periods). Other eliminated
+        variables are summed over their codes other than the total; the summed variables' code combinations are
+        added up in chunks. A part's hash is the sum of its codes' hashes, the same whether a variable is kept,
+        summed for a total code or summed for an elimination, so the sum of the parts is exactly their total."""
+        kept = [v for v in meta["id"] if chosen[v] is not None]
+        for var, code in TOTAL_CODES.get(table, {}).items():
+            picked = chosen[var]
+            if picked is not None and code in picked and len(picked) > 1:
+                others = [c for c in picked if c != code]
+                joined = np.concatenate([self._synthetic(table, meta, {**chosen, var: others}),
+                                         self._synthetic(table, meta, {**chosen, var: [code]})], axis=kept.index(var))
+                order = [len(others) if c == code else others.index(c) for c in picked]
+                return np.take(joined, order, axis=kept.index(var))
+        names, codes, summed, lone = [], [], [], set()
         for var in meta["id"]:
             picked = chosen[var]
-            if picked is None:
-                total = self.elimination_value(table, var)
-                if not total and var != "Region":
-                    summed.append(np.array([_stable(table, var, c) for c in table_codes(meta, var)], dtype=np.uint64))
-                    continue
-                picked = [total] if total else table_codes(meta, var)
+            if var != "Region":
+                total = TOTAL_CODES.get(table, {}).get(var)
+                if picked is None:
+                    stands = self.elimination_value(table, var) or total
+                    if stands is None or stands == total:  # the sum over its codes other than the total
+                        summed.append(self._part_hashes(table, meta, var))
+                        continue
+                    picked = [stands]
+                elif total is not None and picked == [total]:
+                    summed.append(self._part_hashes(table, meta, var))
+                    lone.add(var)
             names.append(var)
-            codes.append(picked)
+            codes.append(picked if picked is not None else table_codes(meta, var))
         shape = [len(c) for c in codes]
 
         def along(array: np.ndarray, *axes: str) -> np.ndarray:
@@ -220,7 +278,7 @@ class ScbData:
             return array.reshape([shape[i] if var in axes else 1 for i, var in enumerate(names)])
 
         hashes = {var: along(np.array([_stable(table, var, c) for c in cs], dtype=np.uint64), var)
-                  for var, cs in zip(names, codes)}
+                  for var, cs in zip(names, codes) if var not in lone}  # a lone total's parts are in `summed`
 
         def grid(without: str, salt: str) -> np.ndarray:
             out = np.full([1] * len(shape), _stable(table, salt), dtype=np.uint64)
@@ -235,9 +293,11 @@ class ScbData:
         percent = along(np.array([units.get(c, {}).get("base") in ("percent", "procent") for c in contents]),
                         "ContentsCode")
         share = along(np.array([SHARES.get(c, DEFAULT_SHARE) for c in contents]), "ContentsCode")
-        scale = along(population, "Region", "Tid") * share / self._summed_parts(table, meta)
+        scale = along(population, "Region", "Tid") * share * self._rare_factor(table, hashes, codes[names.index("Tid")],
+                                                                             along, share) / self._summed_parts(table, meta)
         jitter_grid, level_grid = grid("ContentsCode", "jitter"), grid("Tid", "level")
         total = np.zeros(shape)
+        rates = np.zeros(shape) if percent.any() else None  # the sum of the parts' rates, a mean at the end
         step = max(1, CHUNK_CELLS // math.prod(shape))
         low, high = JITTER
         with np.errstate(over="ignore"):
@@ -248,27 +308,55 @@ class ScbData:
                 h = _mix(jitter_grid[..., None] + chunk)
                 jitter = low + (high - low) * (h >> np.uint64(32)).astype(float) / 2.0**32
                 dither = (h & np.uint64(0xFFFFFFFF)).astype(float) / 2.0**32
-                part = np.floor(scale[..., None] * jitter + dither)
-                if percent.any():
+                total += np.floor(scale[..., None] * jitter + dither).sum(axis=-1)
+                if rates is not None:
                     u = (_mix(level_grid[..., None] + chunk) >> np.uint64(11)).astype(float) / 2.0**53
                     level = PERCENT_LEVEL[0] + (PERCENT_LEVEL[1] - PERCENT_LEVEL[0]) * u
-                    part = np.where(percent[..., None], np.round(level * jitter, 1), part)
-                total += part.sum(axis=-1)
+                    rates += np.round(level * jitter, 1).sum(axis=-1)
+        if rates is not None:
+            total = np.where(percent, rates / len(combos), total)
         total = np.where(along(missing, "Region", "Tid"), np.nan, total)
-        if chosen["Region"] is None:  # a sum over regions: the published ones, missing only if none is
+        if chosen["Region"] is None:  # over the published regions: counts summed, rates averaged; missing if none is
             axis = names.index("Region")
-            total = np.where(np.isnan(total).all(axis=axis), np.nan, np.nansum(total, axis=axis))
+            published = (~np.isnan(total)).sum(axis=axis)
+            sums = np.nansum(total, axis=axis)
             percent = np.take(percent, 0, axis=axis)
-        return np.where(percent, np.round(total, 1), total)  # sums of one-decimal parts, without float dust
+            total = np.where(published == 0, np.nan, np.where(percent, sums / np.maximum(published, 1), sums))
+        total = np.where(percent, np.round(total, 1), total)  # one decimal, without float dust
+        return total.reshape([len(chosen[v]) for v in kept])
+
+    @staticmethod
+    def _rare_factor(table: str, hashes: Mapping[str, np.ndarray], periods: list[str], along: Callable[..., np.ndarray],
+                     share: np.ndarray) -> np.ndarray:
+        """A small count (unemployed, students: share below RARE_SHARE) varies on its own, by region (±25 %) and by
+        year (±8 %, the same every month of a year), so a ratio such as unemployed per 1 000 of the total differs
+        between municipalities and years; it depends on nothing that is summed, so parts still add up exactly."""
+        years = along(np.array([_stable(table, "year", p[:4]) for p in periods], dtype=np.uint64), "Tid")
+        with np.errstate(over="ignore"):
+            base = hashes["ContentsCode"] + hashes["Region"] + np.uint64(_stable(table, "rare"))
+            level = (_mix(base) >> np.uint64(11)).astype(float) / 2.0**53
+            wobble = (_mix(base + years) >> np.uint64(11)).astype(float) / 2.0**53
+        varied = (1 + RARE_LEVEL * (2 * level - 1)) * (1 + RARE_YEAR * (2 * wobble - 1))
+        return np.where(share < RARE_SHARE, varied, 1.0)
+
+    def _part_hashes(self, table: str, meta: dict, var: str) -> np.ndarray:
+        """The hashes of a variable's codes other than its total code: what its total and its elimination sum."""
+        total = TOTAL_CODES.get(table, {}).get(var)
+        return np.array([_stable(table, var, c) for c in table_codes(meta, var) if c != total], dtype=np.uint64)
 
     def _summed_parts(self, table: str, meta: dict) -> int:
-        """How many elementary cells a fully eliminated total sums over: the product of the code counts of the
-        eliminable variables other than Region, Tid and ContentsCode that have no elimination value (TAB638:
-        Civilstand 4 x Alder 102 x Kon 2 = 816; TAB6260: Kon 3 x Fodelseregion 3; TAB6471: 1, as Kon is TotSa)."""
-        dims = meta["dimension"]
-        return math.prod(len(dims[v]["category"]["index"]) for v in meta["id"]
-                         if v not in ("Region", "Tid", "ContentsCode") and dims[v]["extension"]["elimination"]
-                         and not self.elimination_value(table, v))
+        """How many elementary cells the table's total (every variable at its total or eliminated) sums over: the
+        product, over the variables other than Region, Tid and ContentsCode that have a total code or are eliminable
+        without an elimination value, of their codes other than the total code (TAB638: Civilstand 4 x Alder 101 x
+        Kon 2 = 808; TAB6260 and TAB2948: Kon 2 x Fodelseregion 2 = 4, Alder being mandatory and without a total;
+        TAB6471: Alder 133 x Kon 2 = 266, TotSA and TotSa being totals)."""
+        dims, totals = meta["dimension"], TOTAL_CODES.get(table, {})
+
+        def summed(var: str) -> bool:
+            return var in totals or (dims[var]["extension"]["elimination"] and not self.elimination_value(table, var))
+
+        return math.prod(len(self._part_hashes(table, meta, v)) for v in meta["id"]
+                         if v not in ("Region", "Tid", "ContentsCode") and summed(v))
 
     def _region_periods(self, table: str, regions: list[str], periods: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per (region, period): the population to scale by, and whether SCB left the cell unpublished.
@@ -333,3 +421,17 @@ def table_codes(meta: dict, var: str) -> list[str]:
     """A variable's codes in table order."""
     return list(meta["dimension"][var]["category"]["index"])
 
+
+
+def detect_total_codes(meta: dict) -> dict[str, list[str]]:
+    """Per classifying variable (not ContentsCode, not time), the codes whose code (tot, TotSa, TotSA, 1+2) or label
+    ("total", "totalt, ...") says total: how `TOTAL_CODES` was read off the recorded metadata, and its check."""
+    found = {}
+    for var in meta["id"]:
+        if var == "ContentsCode" or var in meta["role"]["time"]:
+            continue
+        labels = meta["dimension"][var]["category"]["label"]
+        hits = [c for c in table_codes(meta, var) if _TOTAL_CODE.fullmatch(c) or _TOTAL_LABEL.match(labels[c])]
+        if hits:
+            found[var] = hits
+    return found
