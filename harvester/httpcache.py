@@ -82,8 +82,22 @@ def _open(path: Path, expire_after: timedelta, urls_expire_after: dict[str, time
     session = requests_cache.CachedSession(backend=backend, expire_after=expire_after,
                                            urls_expire_after=urls_expire_after, allowable_codes=(200,),
                                            filter_fn=filter_fn, stale_if_error=False)
-    session.cache.delete(expired=True)  # a nightly job must not grow its cache for ever
+    session.cache.delete(expired=True, vacuum=False)  # a nightly job must not grow its cache for ever
+    _compact(path, backend)
     return session
+
+
+def _compact(path: Path, backend: SQLiteCache) -> None:
+    """VACUUM only a file that is mostly free pages. SQLite reuses the pages of deleted answers, so without it
+    the file stays as large as the largest harvest's answers; rewriting a 75 MB cache every night (0.5 s,
+    twice with two sources) bought nothing."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        free, pages = (con.execute(f"PRAGMA {pragma}").fetchone()[0] for pragma in ("freelist_count", "page_count"))
+    finally:
+        con.close()
+    if free * 2 > pages:
+        backend.responses.vacuum()
 
 
 def _corrupt(exc: BaseException) -> bool:

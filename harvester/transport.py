@@ -246,10 +246,9 @@ class Transport:
         self.refusal_hint = refusal_hint or (lambda status, url: "")
         self.offline_hint = offline_hint
         self._adapter = PoliteAdapter(limiter, self.stats, limits)
-        rules = cache_rules or CacheRules(timedelta(hours=1))
-        self.session = self._mount(cached_session(cache_path, expire_after=rules.expire_after,
-                                                  urls_expire_after=rules.urls_expire_after, filter_fn=_is_json)
-                                   if cache_path is not None else requests.Session())
+        self._cache_path = cache_path
+        self._cache_rules = cache_rules or CacheRules(timedelta(hours=1))
+        self._session: requests.Session | None = None
         self._backoff = wait_exponential(multiplier=limits.backoff, max=30) + wait_random(0, limits.backoff)
         self._origin = urlsplit(self.base_url)
 
@@ -271,11 +270,23 @@ class Transport:
         return absolute
 
     @property
+    def session(self) -> requests.Session:
+        """Opened on first use, so a source the config never asks opens (and tidies) no cache file."""
+        if self._session is None:
+            rules = self._cache_rules
+            self._session = self._mount(
+                cached_session(self._cache_path, expire_after=rules.expire_after,
+                               urls_expire_after=rules.urls_expire_after, filter_fn=_is_json)
+                if self._cache_path is not None else requests.Session())
+        return self._session
+
+    @property
     def cached(self) -> bool:
         return isinstance(self.session, requests_cache.CachedSession)
 
     def close(self) -> None:
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
     # --- one attempt ---------------------------------------------------------------------------
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None, body: Any, fresh: bool) -> requests.Response:
@@ -296,7 +307,7 @@ class Transport:
             if not self.cached:
                 raise
             log.warning("the HTTP cache failed (%s); going on without it", exc)
-            self.session = self._mount(requests.Session())
+            self._session = self._mount(requests.Session())
             return self._send(method, url, params, body, fresh)
 
     def _attempt(self, method: str, url: str, params: Mapping[str, Any] | None, body: Any, fresh: bool,
@@ -357,9 +368,9 @@ class Transport:
 
     def forget(self, url: str) -> None:
         """Drop an answer from the cache (a bad body, or one a source found wanting)."""
-        if self.cached:
+        if self._session is not None and self.cached:
             try:
-                self.session.cache.delete(urls=[url])
+                self.session.cache.delete(urls=[url], vacuum=False)  # no VACUUM: a whole file per URL
             except CACHE_ERRORS as exc:
                 log.debug("could not drop %s from the cache: %s", url, exc)
 

@@ -1,12 +1,15 @@
 """The Kolada client on its own, against the fake: politeness, cache, identity, paging rules."""
 from __future__ import annotations
 
+import sqlite3
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from harvester import __version__
+from harvester.httpcache import cached_session
 from harvester.sources.kolada.client import KoladaClient
 from harvester.errors import RequestRefused
 
@@ -139,3 +142,38 @@ def test_an_api_url_without_scheme_or_host_is_refused_before_any_request(small_f
 def test_a_404_on_the_api_root_asks_for_v3(small_fake, harvester) -> None:
     result = harvester("kpi", "search", "missbruk", "--api-url", small_fake.root)
     assert result.code == 4 and "missing /v3?" in result.err
+
+
+def test_the_cache_drops_expired_answers_on_opening_and_rewrites_the_file_only_when_mostly_free(tmp_path: Path) -> None:
+    """A nightly job must not grow its cache for ever, nor spend half a second rewriting 75 MB every night."""
+    path = tmp_path / "http.sqlite"
+
+    def rows_and_pages() -> tuple[int, int]:
+        con = sqlite3.connect(path)
+        try:
+            return (con.execute("SELECT count(*) FROM responses").fetchone()[0],
+                    con.execute("PRAGMA page_count").fetchone()[0])
+        finally:
+            con.close()
+
+    def fill(n: int, seconds: float) -> None:
+        con = sqlite3.connect(path)
+        with con:
+            con.executemany("INSERT INTO responses (key, value, expires) VALUES (?, ?, ?)",
+                            [(f"k{seconds}-{i}", b"x" * 4000, int(time.time() + seconds)) for i in range(n)])
+        con.close()
+
+    rules = {"expire_after": timedelta(hours=1), "urls_expire_after": {}, "filter_fn": None}
+    cached_session(path, **rules).close()  # creates the tables
+    fill(300, -60)  # expired a minute ago
+    fill(300, 3600)  # still fresh
+    cached_session(path, **rules).close()
+    rows, pages = rows_and_pages()
+    assert rows == 300 and pages > 450  # the expired half is gone, its pages kept for reuse: no rewrite
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("UPDATE responses SET expires = ?", (int(time.time()) - 60,))
+    con.close()
+    cached_session(path, **rules).close()  # now nearly every page is free: the file is compacted
+    rows, pages = rows_and_pages()
+    assert rows == 0 and pages < 50
