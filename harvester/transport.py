@@ -370,7 +370,7 @@ class Transport:
         """Drop an answer from the cache (a bad body, or one a source found wanting)."""
         if self._session is not None and self.cached:
             try:
-                self.session.cache.delete(urls=[url], vacuum=False)  # no VACUUM: a whole file per URL
+                self.session.cache.delete(urls=[url], vacuum=False)  # else each URL rewrites the file
             except CACHE_ERRORS as exc:
                 log.debug("could not drop %s from the cache: %s", url, exc)
 
