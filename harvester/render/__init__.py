@@ -436,7 +436,7 @@ def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, com
     columns = [Column("Indikator", numeric=False), Column("Nyckeltal", numeric=False), Column("Mål", numeric=False)]
     columns += [Column(str(y)) for y in years]
     columns += [Column("Senaste\nvärde (år)", sheet=("Senaste värde", "År"))]
-    columns += [Column("Jämförelse-\ngrupp", numeric=False)] if several else []
+    columns += [Column("Jämförelsegrupp", numeric=False)] if several else []
     columns += [Column("Median\njämförelsegrupp"), Column("Rang", sheet=("Rang", "Antal rangordnade")),
                 Column("Senaste\nförändring", numeric=False)]
     table_rows = []
@@ -453,7 +453,7 @@ def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, com
                   "året med värde", tuple(columns), tuple(table_rows))
     missing = [ind.label for ind, r in zip(indicators, rows.to_dict("records")) if r["home_missing"]]
     unranked = [ind.label for ind, ranks in zip(indicators, ranked) if not ranks and ind.direction != "none"]
-    notes = [*(f"Jämförelsegrupp{' ' + c.title if several else ''}: {c.description}." for c in sets),
+    notes = [*(f"Jämförelsegrupp: {c.description}." for c in sets),
              f"Data: {reach}." if reach else "",
              f"Senaste värde (år): det senaste värdet för {home_title} och dess år, också när året inte är en av "
              "kolumnerna.",
