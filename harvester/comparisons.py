@@ -10,7 +10,8 @@ Kinds of members a set can hold, each a key of the table:
 - `groups`: Kolada municipality groups (their members at the latest harvest);
 - `municipalities`: municipalities listed by id or name;
 - further kinds registered in `MEMBER_KINDS` (the extension point: a computed set such as
-  `similar = { ... }` adds one parser there, and its spec lands in `ComparisonSpec.computed`).
+  `similar = { ... }` adds one parser there, and its spec lands in `ComparisonSpec.computed`; the
+  fetch sees it in `union`, and `report._comparison_sets`, where specs become members, computes it).
 
 `name` is the words documents use for the set ("jämförbara kommuner") instead of Kolada's group
 titles; `riket` whether Riket is shown beside it.

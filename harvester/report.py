@@ -253,8 +253,9 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
             staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
             staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
             if latest is None:
-                notes.append(f"{ind.id}: no values for {home_title} ({ind.reference}, gender {ind.gender}); table without "
-                             "comparison, no chart")
+                shown = "the set's values shown without it" if doc.tables else "table without comparison"
+                notes.append(f"{ind.id}: no values for {home_title} ({ind.reference}, gender {ind.gender}); {shown}, "
+                             "no chart")
             else:
                 charts.submit(ind.id, bench=bench, peers=peers, title=indicator_title(ind, unit), home_title=home_title,
                               unit=unit, decimals=places, direction=ind.direction,
