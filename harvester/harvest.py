@@ -27,6 +27,7 @@ from .merge import Slice, losses_suspicious, merge_values
 from .names import RIKET
 from .resolve import Resolved, catalogue_tables, resolve, resolve_scb
 from .sources import Batch, Scope, Source
+from .sources.file.source import FileSource, file_source
 from .sources.kolada.client import KoladaClient
 from .sources.kolada.source import KoladaSource
 from .sources.scb.catalogue import CheckedSeries
@@ -100,6 +101,10 @@ class Harvest:
         for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
             self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
         years = self.config.years(self.started.date())
+        files = file_source(self.config, resolved.municipalities)
+        if files is not None:  # first: a bad row stops the harvest before anything is fetched
+            self.sources.append(files)
+            self._harvest(files, Scope(tuple(files.indicators), resolved.areas, years), resolved)
         kolada = KoladaSource(self.client, resolved.kpis, resolved.municipalities, self.started.date())
         self.sources.append(kolada)
         if resolved.kpis:
@@ -109,7 +114,7 @@ class Harvest:
             self.sources.append(scb)
             self._harvest(scb, Scope(tuple(s.id for s in scb_series), resolved.areas, years), resolved)
         if self.batches_ok or not self.batches:
-            self._stage_catalogue(resolved, scb_series)
+            self._stage_catalogue(resolved, scb_series, files)
         self._finish()
 
     def _resolve_scb(self) -> list[CheckedSeries]:
@@ -202,9 +207,10 @@ class Harvest:
             log.info("%s: %d rows received (%s), %d added, %d changed, %d removed", series, len(rows),
                      "complete" if batch.complete else "changes only", merged.added, merged.changed, merged.removed)
 
-    def _stage_catalogue(self, resolved: Resolved, scb: list[CheckedSeries]) -> None:
+    def _stage_catalogue(self, resolved: Resolved, scb: list[CheckedSeries], files: FileSource | None) -> None:
         stored = {name: store.read_table(self.root, name) for name in ("kpis", "groups", "series")}
-        for name, table in catalogue_tables(resolved, stored, self.started, scb).items():
+        described = files.series_rows(self.started) if files is not None else None
+        for name, table in catalogue_tables(resolved, stored, self.started, scb, described).items():
             if store.holds(self.root, name, table):
                 continue
             self.txn.stage_table(f"{name}.parquet", table)
