@@ -482,6 +482,19 @@ def _parse_ratio(v: _Validator, raw: dict[str, Any], name: str, i: int) -> Ratio
     return Ratio(numerator=parts[0], denominator=parts[1], scale=scale)
 
 
+def _source_part(v: _Validator, by_id: dict[str, Indicator], ind: Indicator, key: str, named: str,
+                 i: int) -> Indicator:
+    """The other indicator `key` (ratio, fill) names: one of this config, not itself, read from a source."""
+    other = by_id.get(named)
+    if other is None or other is ind:
+        raise v.fail(f"indicator {ind.id!r}: {key} names {named!r}, which is not another indicator of this "
+                     f"config{_near(named, [k for k in by_id if k != ind.id])}", "indicator", key, i)
+    if other.ratio is not None:
+        raise v.fail(f"indicator {ind.id!r}: {key} names {named!r}, which is a ratio itself; name indicators "
+                     "read from Kolada, SCB or a file", "indicator", key, i)
+    return other
+
+
 def _check_ratios(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
     """A ratio names two other indicators that are read from a source (not ratios themselves)."""
     by_id = {ind.id: ind for ind in indicators}
@@ -489,13 +502,7 @@ def _check_ratios(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
         if ind.ratio is None:
             continue
         for part in (ind.ratio.numerator, ind.ratio.denominator):
-            other = by_id.get(part)
-            if other is None or other is ind:
-                raise v.fail(f"indicator {ind.id!r}: ratio names {part!r}, which is not another indicator of this "
-                             f"config{_near(part, [k for k in by_id if k != ind.id])}", "indicator", "ratio", i)
-            if other.ratio is not None:
-                raise v.fail(f"indicator {ind.id!r}: ratio names {part!r}, which is a ratio itself; name indicators "
-                             "read from Kolada or SCB", "indicator", "ratio", i)
+            _source_part(v, by_id, ind, "ratio", part, i)
 
 
 def _check_fills(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
@@ -504,13 +511,7 @@ def _check_fills(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
     for i, ind in enumerate(indicators):
         if ind.fill is None:
             continue
-        other = by_id.get(ind.fill)
-        if other is None or other is ind:
-            raise v.fail(f"indicator {ind.id!r}: fill names {ind.fill!r}, which is not another indicator of this "
-                         f"config{_near(ind.fill, [k for k in by_id if k != ind.id])}", "indicator", "fill", i)
-        if other.ratio is not None:
-            raise v.fail(f"indicator {ind.id!r}: fill names {ind.fill!r}, a ratio; name an indicator read from a file "
-                         "or a source", "indicator", "fill", i)
+        other: Indicator | None = _source_part(v, by_id, ind, "fill", ind.fill, i)
         chain = [ind.id]
         while other is not None:
             if other.id in chain:

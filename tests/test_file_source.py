@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from harvester.config import ConfigError, load_config
 from harvester.sources.file.numbers import NotANumber, parse_number
-from tests.conftest import snapshot, write_config
+from tests.conftest import REPO, snapshot, write_config
 from tests.fake_kolada import FakeKolada
 
 OWN = "file_egen-kostnad"
@@ -212,3 +212,37 @@ def test_numbers_as_authors_type_them(text: object, value: float | None) -> None
 def test_numbers_that_cannot_be_read_exactly_are_refused(text: object) -> None:
     with pytest.raises(NotANumber):
         parse_number(text)
+
+
+def test_shipped_example_on_real_kolada_notes_the_plans_figure_beside_kolada_s(
+        real_fake: FakeKolada, tmp_path: Path, harvester) -> None:  # type: ignore[no-untyped-def]
+    config, out = REPO / "config" / "examples" / "egen-statistik.toml", tmp_path / "out"
+    run = harvester("run", "--config", str(config), "--output", str(out), "--api-url", real_fake.base_url)
+    assert run.code == 0, run.err
+    table = (out / "tables" / "missbruk-kostnad.md").read_text(encoding="utf-8")
+    # Kolada revised Eskilstuna's 2022 after the plan quoted 1 731; its value stays in the table.
+    assert ("Egen statistik (fil egen-statistik.csv) skiljer sig från Kolada för Eskilstuna 2022 "
+            "(Kolada 1\u00a0837,12, egen statistik 1\u00a0731); tabellerna visar värdet från Kolada.") in table
+    assert "Där Kolada saknar värde visas egen statistik (fil egen-statistik.csv): Eskilstuna 2023." in table
+    bench = pd.read_csv(out / "benchmark.csv", dtype={"home_id": str})
+    row = bench[(bench["indicator"] == "missbruk-kostnad") & (bench["period"] == 2023)].iloc[0]
+    assert row["home_value"] == 1690.0 and row["peer_n"] == 0
+
+
+def test_the_documented_error_is_what_harvester_prints(small_fake: FakeKolada, tmp_path: Path, harvester,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    prefix = "harvester: error: config/examples/egen-statistik.csv:"
+    shown = {line for doc in ("README.md", "docs/sources.md")
+             for line in (REPO / doc).read_text(encoding="utf-8").splitlines() if line.startswith(prefix)}
+    assert len(shown) == 1
+    examples = tmp_path / "config" / "examples"
+    examples.mkdir(parents=True)
+    for name in ("egen-statistik.toml", "egen-statistik.csv"):  # the small fake's group stands in for G36484
+        text = (REPO / "config" / "examples" / name).read_text(encoding="utf-8").replace('"G36484"', '"G1"')
+        (examples / name).write_text(text, encoding="utf-8")
+    csv = examples / "egen-statistik.csv"
+    csv.write_text(csv.read_text(encoding="utf-8").replace(";1 690;", ";1 690 kr;"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    run = harvester("fetch", "--config", "config/examples/egen-statistik.toml", "--output", "out",
+                    "--api-url", small_fake.base_url)
+    assert run.code == 2 and run.err.strip() == shown.pop()
