@@ -55,7 +55,8 @@ def _cells(frame: pd.DataFrame, titles: dict[str, str], detail: str | None = Non
     shown = ordered.head(LISTED)
     parts = []
     for _, rows in shown.groupby("municipality_id", sort=False):
-        years = ", ".join(str(int(r.period)) + (f" ({getattr(r, detail)})" if detail else "") for r in rows.itertuples())
+        years = ", ".join(str(int(r.period)) + (f" ({getattr(r, detail)})" if detail else "")
+                          for r in rows.itertuples())
         parts.append(f"{rows['title'].iloc[0]} {years}")
     more = len(ordered) - len(shown)
     return "; ".join(parts) + (f" och {more} till" if more else "")
@@ -69,8 +70,8 @@ def fill_notes(result: Filled, titles: dict[str, str], own: str, other: str, ref
     if len(result.filled):
         notes.append(f"Där {own} saknar värde visas {cited}: {_cells(result.filled, titles)}.")
     if len(result.differing):
-        both = result.differing.assign(shown=[f"{own} {format_plain(a)}, {other} {format_plain(b)}"
-                                              for a, b in zip(result.differing["value"], result.differing["other_value"])])
+        pairs = zip(result.differing["value"], result.differing["other_value"])
+        both = result.differing.assign(shown=[f"{own} {format_plain(a)}, {other} {format_plain(b)}" for a, b in pairs])
         notes.append(f"{cited[0].upper()}{cited[1:]} skiljer sig från {own} för {_cells(both, titles, 'shown')}; "
                      f"tabellerna visar värdet från {own}.")
     return notes

@@ -25,7 +25,8 @@ source = "file"
 path = "{path}"
 direction = "lower"
 '''
-CSV = "kommun;år;värde;kommentar\nEskilstuna;2022;1 731;enligt bokslut\nEskilstuna;2023;1 790,5;\nSala;2023;1 500;\n0180;2023;..;\n"
+CSV = ("kommun;år;värde;kommentar\nEskilstuna;2022;1 731;enligt bokslut\nEskilstuna;2023;1 790,5;\nSala;2023;1 500;\n"
+       "0180;2023;..;\n")
 
 
 def own_config(tmp_path: Path, path: str = "egna.csv", extra: str = "", fill: bool = True) -> Path:
@@ -134,13 +135,15 @@ BAD_ROWS = [
      "egna.csv:3: column 'värde': '1.234,5' is not a number (write it as 1 234,5 or 1234.5"),
     ("kommun;år;värde\nEskilstna;2022;1\n",
      "egna.csv:2: column 'kommun': no municipality is called 'Eskilstna' in Kolada; did you mean Eskilstuna (0484)"),
-    ("kommun;år;värde\n0484;2022;1\nEskilstuna;2022;2\n",
-     "egna.csv:3: the same figure twice: rows 2 and 3 are both 0484 2022 gender T; keep one"),
+    ("kommun;år;värde\n0484;2022;1\n\nEskilstuna;2022;2\n",  # a blank line keeps the row numbers true
+     "egna.csv:4: the same figure twice: rows 2 and 4 are both 0484 2022 gender T; keep one"),
     ("kommun;år;värde\n0484;2031;1\n0484;2032;1\n",
      "egna.csv:2: column 'år': 2031 is outside the config's years 2015–2023; remove the row or change [years] "
      "(and 1 more problem in the file)"),
-    ("kommun;år;värde;kön\n0484;2022;1;X\n", "egna.csv:2: column 'kön': 'X' must be T (total), K (women) or M (men)"),
-    ("kommun;år;värde\n0484;2022-07;1\n", "egna.csv:2: column 'år': 2022-07 is a month; set month = 7 in the indicator"),
+    ("kommun;år;värde;kön\n0484;2022;1;X\n",
+     "egna.csv:2: column 'kön': 'X' must be T (total), K (women) or M (men)"),
+    ("kommun;år;värde\n0484;2022-07;1\n",
+     "egna.csv:2: column 'år': 2022-07 is a month; set month = 7 in the indicator"),
 ]
 
 

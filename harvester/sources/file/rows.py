@@ -104,16 +104,16 @@ def checked_rows(sheet: Sheet, spec: FileSeries, scope: Scope,
             problems.add(f"{sheet.where(number, 'period')} {exc}")
             continue
         if spec.month is None and month is not None:
-            problems.add(f"{sheet.where(number, 'period')} {year}-{month:02d} is a month; set month = {month} in the indicator to "
-                         "say which month stands for the year, or write years")
+            problems.add(f"{sheet.where(number, 'period')} {year}-{month:02d} is a month; set month = {month} in the "
+                         "indicator to say which month stands for the year, or write years")
             continue
         if spec.month is not None and month is None:
-            problems.add(f"{sheet.where(number, 'period')} {year} is a year, but the indicator says month = {spec.month}; write "
-                         f"months such as {year}-{spec.month:02d}")
+            problems.add(f"{sheet.where(number, 'period')} {year} is a year, but the indicator says "
+                         f"month = {spec.month}; write months such as {year}-{spec.month:02d}")
             continue
         if not first <= year <= last:
-            problems.add(f"{sheet.where(number, 'period')} {year} is outside the config's years {first}–{last}; remove the row "
-                         "or change [years]")
+            problems.add(f"{sheet.where(number, 'period')} {year} is outside the config's years {first}–{last}; "
+                         "remove the row or change [years]")
             continue
         gender = _gender(sheet, cells, number, problems)
         try:
@@ -162,8 +162,8 @@ def _series_rows(sheet: Sheet, spec: FileSeries, problems: _Problems) -> list[tu
     names = sorted({s for _, _, s in named if s})
     if spec.series is None:
         if len(names) > 1:
-            problems.add(f"{sheet.where(sheet.header_row)} the file holds several series ({', '.join(map(repr, names))}); "
-                         f"say which with series = {names[0]!r} in the indicator")
+            problems.add(f"{sheet.where(sheet.header_row)} the file holds several series "
+                         f"({', '.join(map(repr, names))}); say which with series = {names[0]!r} in the indicator")
         return filled
     if spec.series not in names:
         problems.add(f"{sheet.where(sheet.header_row)} no row has series {spec.series!r}{near(spec.series, names)}; "

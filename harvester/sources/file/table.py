@@ -99,7 +99,7 @@ def _csv_rows(location: Path, data: bytes) -> tuple[int, list[Sequence[object]]]
                             skip_blank_lines=False, engine="python")
     except (pd.errors.ParserError, ValueError) as exc:
         raise FileError(f"{location}: cannot read as CSV ({exc})") from None
-    return 1, [tuple(row) for row in frame.itertuples(index=False)]
+    return 1, [tuple(row) for row in frame.fillna("").itertuples(index=False)]  # a blank line: empty cells
 
 
 def _xlsx_rows(location: Path, data: bytes, sheet: str | None) -> tuple[int, list[Sequence[object]]]:
