@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .sources.file.spec import KEYS as FILE_KEYS, FileSeries, SpecError, file_series, series_id
+from .names import GENDERS
+from .sources.file.spec import KEYS as FILE_KEYS, FileSeries, SpecError, file_series
 from .sources.scb.series import ScbSeries
 
 DEFAULT_API_URL = "https://api.kolada.se/v3"
@@ -25,7 +26,6 @@ DEFAULT_SCB_API_URL = "https://statistikdatabasen.scb.se/api/v2"
 SOURCES = ("kolada", "scb", "file")  # an indicator's `source`; a ratio has none of its own
 SCB_TABLE = re.compile(r"^TAB\d+$", re.IGNORECASE)
 DIRECTIONS = ("lower", "higher", "none")
-GENDERS = ("T", "K", "M")
 KPI_ID = re.compile(r"^[NU]\d{5}$")
 GROUP_ID = re.compile(r"^G\d+$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -418,10 +418,10 @@ def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
         return Indicator(kpi=scb.id, source="scb", scb=scb, **common)
     if source == "file":
         try:
-            spec = file_series(raw, name, v.path)
+            spec = file_series(raw, name, ind_id, label, v.path, f"{v.path}:{v.where.line_of('indicator', 'path', i)}")
         except SpecError as exc:
             raise v.fail(str(exc), "indicator", exc.key, i) from None
-        return Indicator(kpi=series_id(ind_id), source="file", file=spec, **common)
+        return Indicator(kpi=spec.id, source="file", file=spec, **common)
     if "kpi" not in raw:
         raise v.fail(f"{name} has no kpi ({NEEDED})", "indicator", None, i)
     for key in (*SCB_KEYS, *FILE_KEYS):

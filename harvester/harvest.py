@@ -21,13 +21,14 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from . import __version__, schema, store
-from .config import Config
+from .config import Config, ConfigError
 from .errors import SourceError, UpstreamUnavailable
 from .merge import Slice, losses_suspicious, merge_values
 from .names import RIKET
 from .resolve import Resolved, catalogue_tables, resolve, resolve_scb
 from .sources import Batch, Scope, Source
-from .sources.file.source import FileSource, file_source
+from .sources.file.source import FileSource
+from .sources.file.table import FileError
 from .sources.kolada.client import KoladaClient
 from .sources.kolada.source import KoladaSource
 from .sources.scb.catalogue import CheckedSeries
@@ -101,10 +102,14 @@ class Harvest:
         for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
             self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
         years = self.config.years(self.started.date())
-        files = file_source(self.config, resolved.municipalities)
+        specs = [ind.file for ind in self.config.indicators if ind.file is not None]
+        files = FileSource(specs, resolved.municipalities) if specs else None
         if files is not None:  # first: a bad row stops the harvest before anything is fetched
             self.sources.append(files)
-            self._harvest(files, Scope(tuple(files.indicators), resolved.areas, years), resolved)
+            try:
+                self._harvest(files, Scope(tuple(files.files), resolved.areas, years), resolved)
+            except FileError as exc:  # the author's mistake, as in the config: exit 2, nothing written
+                raise ConfigError(str(exc)) from None
         kolada = KoladaSource(self.client, resolved.kpis, resolved.municipalities, self.started.date())
         self.sources.append(kolada)
         if resolved.kpis:

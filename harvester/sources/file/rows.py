@@ -18,8 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ... import schema
-from ...config import GENDERS
-from ...names import NotFound, match_municipality
+from ...names import GENDERS, NotFound, match_municipality
 from .numbers import NotANumber, parse_number
 from .spec import SOURCE, FileSeries, near
 from .table import FileError, Sheet

@@ -22,10 +22,9 @@ import pyarrow as pa
 
 from .. import Batch, Scope, covers
 from ... import schema
-from ...config import Config, ConfigError, Indicator, indicator_place
 from ...transport import RequestStats
 from . import rows as file_rows
-from .spec import SOURCE
+from .spec import SOURCE, FileSeries
 from .table import FileError, read_sheet
 
 log = logging.getLogger(__name__)
@@ -47,57 +46,44 @@ class FileWork:
 
 
 class FileSource:
-    """Reads the config's file indicators; no network, so its request counts stay zero."""
+    """Reads the files of the config's file indicators; no network, so its request counts stay zero.
+
+    A bad file raises FileError (the author's mistake, like a config error: exit 2, nothing written)."""
 
     name = SOURCE
     label = "egen statistik"
 
-    def __init__(self, config: Config, municipalities: Sequence[Mapping[str, str]]) -> None:
-        self.config = config
-        self.indicators = {ind.kpi: ind for ind in config.indicators if ind.source == SOURCE}
+    def __init__(self, files: Sequence[FileSeries], municipalities: Sequence[Mapping[str, str]]) -> None:
+        self.files = {f.id: f for f in files}
         self.municipalities = municipalities
-        self.base_url = ", ".join(dict.fromkeys(str(ind.file.location) for ind in self.indicators.values()
-                                                if ind.file is not None))
-        self.read: dict[str, tuple[Indicator, FileWork]] = {}  # series read this run, for the `series` table
+        self.base_url = ", ".join(dict.fromkeys(str(f.location) for f in files))
+        self.read: dict[str, tuple[FileSeries, FileWork]] = {}  # series read this run, for the `series` table
         self._stats = RequestStats()
 
     @property
     def stats(self) -> RequestStats:
         return self._stats
 
-    def _bytes(self, ind: Indicator) -> tuple[bytes, Fingerprint]:
-        assert ind.file is not None
-        try:
-            modified = pd.Timestamp(ind.file.location.stat().st_mtime_ns, unit="ns", tz="UTC").floor("us")
-            data = ind.file.location.read_bytes()
-        except FileNotFoundError:
-            raise ConfigError(f"{indicator_place(self.config, ind.id, 'path')}: indicator {ind.id!r}: no file "
-                              f"{ind.file.location} (path is relative to the config file)") from None
-        except OSError as exc:
-            raise ConfigError(f"{indicator_place(self.config, ind.id, 'path')}: indicator {ind.id!r}: cannot read "
-                              f"{ind.file.location} ({exc.strerror or exc})") from None
-        return data, Fingerprint(hashlib.sha256(data).hexdigest(), modified)
-
     def plan(self, scope: Scope, cursors: Mapping[str, Mapping[str, Any]], refresh: bool) -> list[Batch]:
+        """Every changed file read and checked now, before any source fetches: one bad row, nothing stored."""
         batches = []
         for series in scope.series:
-            ind = self.indicators[series]
-            assert ind.file is not None
-            data, fingerprint = self._bytes(ind)
+            spec = self.files[series]
+            data, fingerprint = _read(spec)
             cursor = cursors.get(series)
-            if (cursor and not refresh and fingerprint.matches(cursor) and cursor.get("file") == ind.file.described
+            if (cursor and not refresh and fingerprint.matches(cursor) and cursor.get("file") == spec.described
                     and covers(cursor, scope)):
-                log.info("%s: %s unchanged (sha256 %s…); nothing to read", series, ind.file.location,
+                log.info("%s: %s unchanged (sha256 %s…); nothing to read", series, spec.location,
                          fingerprint.sha256[:12])
                 continue
             try:
-                sheet = read_sheet(ind.file.location, data, ind.file.sheet)
-                checked = file_rows.checked_rows(sheet, ind.file, file_rows.Scope(series, frozenset(scope.areas),
-                                                                                 scope.years), self.municipalities)
+                sheet = read_sheet(spec.location, data, spec.sheet)
+                checked = file_rows.checked_rows(sheet, spec, file_rows.Scope(series, frozenset(scope.areas),
+                                                                              scope.years), self.municipalities)
             except FileError as exc:
-                raise FileError(f"{exc}; indicator {ind.id!r}: nothing was stored") from None
+                raise FileError(f"{exc}; indicator {spec.indicator_id!r}: nothing was stored") from None
             work = FileWork(checked, fingerprint)
-            self.read[series] = (ind, work)
+            self.read[series] = (spec, work)
             batches.append(Batch(series=(series,), complete=True, estimated_pages=0, work=work))
         return batches
 
@@ -109,21 +95,19 @@ class FileSource:
 
     def cursor(self, series: str, batch: Batch, rows: pd.DataFrame, scope: Scope,
                previous: Mapping[str, Any] | None, started: pd.Timestamp) -> dict[str, Any]:
-        ind = self.indicators[series]
-        assert ind.file is not None
         fingerprint = batch.work.fingerprint
         return {"sha256": fingerprint.sha256, "modified": fingerprint.modified.isoformat(),
-                "file": ind.file.described, "areas": list(scope.areas), "years": [scope.years[0], scope.years[-1]]}
+                "file": self.files[series].described, "areas": list(scope.areas),
+                "years": [scope.years[0], scope.years[-1]]}
 
     def series_rows(self, read_at: pd.Timestamp) -> pd.DataFrame:
         """Rows of the `series` table for the files read this run: what each id stands for, and its fingerprint."""
         rows = []
-        for series, (ind, work) in self.read.items():
-            assert ind.file is not None
+        for series, (spec, work) in self.read.items():
             periods = work.rows.column("period").to_pylist()
-            rows.append({"kpi": series, "source": SOURCE, "title": ind.label, "table_id": None,
-                         "selection": json.dumps(ind.file.described, ensure_ascii=False, sort_keys=True),
-                         "month": ind.file.month, "unit": ind.unit, "decimals": ind.decimals, "table_updated": None,
+            rows.append({"kpi": series, "source": SOURCE, "title": spec.label, "table_id": None,
+                         "selection": json.dumps(spec.described, ensure_ascii=False, sort_keys=True),
+                         "month": spec.month, "unit": None, "decimals": None, "table_updated": None,
                          "first_period": str(min(periods)) if periods else None,
                          "last_period": str(max(periods)) if periods else None,
                          "sha256": work.fingerprint.sha256, "modified_at": work.fingerprint.modified,
@@ -131,10 +115,18 @@ class FileSource:
         return pd.DataFrame(rows, columns=schema.SERIES.names)
 
 
-def file_source(config: Config, municipalities: Sequence[Mapping[str, str]]) -> FileSource | None:
-    """The file source of a config, or None when no indicator reads a file."""
-    source = FileSource(config, municipalities)
-    return source if source.indicators else None
+def _read(spec: FileSeries) -> tuple[bytes, Fingerprint]:
+    """The file's bytes and fingerprint from one read, so what is checked is what is fingerprinted."""
+    try:
+        modified = pd.Timestamp(spec.location.stat().st_mtime_ns, unit="ns", tz="UTC").floor("us")
+        data = spec.location.read_bytes()
+    except FileNotFoundError:
+        raise FileError(f"{spec.written}: indicator {spec.indicator_id!r}: no file {spec.location} (path is "
+                        "relative to the config file)") from None
+    except OSError as exc:
+        raise FileError(f"{spec.written}: indicator {spec.indicator_id!r}: cannot read {spec.location} "
+                        f"({exc.strerror or exc})") from None
+    return data, Fingerprint(hashlib.sha256(data).hexdigest(), modified)
 
 
 def file_note(described: Mapping[str, Any]) -> str:

@@ -29,13 +29,22 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class FileSeries:
-    """One series read from a local file. `path` as the config writes it; `location` where it is read."""
+    """One series read from a local file, for one indicator. `path` as the config writes it, `location`
+    where it is read, `written` the config's file:line of `path` (for a file that is missing)."""
 
+    indicator_id: str
+    label: str
     path: str
     location: Path
+    written: str
     sheet: str | None = None
     series: str | None = None
     month: int | None = None
+
+    @property
+    def id(self) -> str:
+        """`file_<indicator id>`: unique per config, safe as a file name, never a Kolada (N…, U…) or SCB id."""
+        return PREFIX + self.indicator_id
 
     @property
     def described(self) -> dict[str, Any]:
@@ -43,12 +52,8 @@ class FileSeries:
         return {"path": self.path, "sheet": self.sheet, "series": self.series, "month": self.month}
 
 
-def series_id(indicator_id: str) -> str:
-    """`file_<indicator id>`: unique per config, safe as a file name, never a Kolada (N…, U…) or SCB id."""
-    return PREFIX + indicator_id
-
-
-def file_series(raw: dict[str, Any], name: str, config_path: Path) -> FileSeries:
+def file_series(raw: dict[str, Any], name: str, indicator_id: str, label: str, config_path: Path,
+                written: str) -> FileSeries:
     """The file keys of one [[indicator]] with `source = "file"`; SpecError on the first wrong key."""
     for key in ("kpi", "table", "contents", "select"):
         if key in raw:
@@ -73,8 +78,8 @@ def file_series(raw: dict[str, Any], name: str, config_path: Path) -> FileSeries
     month = raw.get("month")
     if month is not None and (isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12):
         raise SpecError(f"{name}: month must be a whole number from 1 to 12, got {month!r}", "month")
-    return FileSeries(path=path, location=config_path.parent / path, sheet=texts["sheet"], series=texts["series"],
-                      month=month)
+    return FileSeries(indicator_id=indicator_id, label=label, path=path, location=config_path.parent / path,
+                      written=written, sheet=texts["sheet"], series=texts["series"], month=month)
 
 
 def near(word: str, choices: list[str]) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...config import ConfigError
 from .spec import near
 
 # Each column the file may have, and the header words that name it (compared without case).
@@ -30,8 +29,8 @@ REQUIRED = ("municipality", "period", "value")
 SEPARATORS = (";", "\t", ",")
 
 
-class FileError(ConfigError):
-    """A file the config points at cannot be used; the message starts with file:row."""
+class FileError(ValueError):
+    """A file the config points at cannot be used (the author's mistake: exit 2); the message starts with file:row."""
 
 
 @dataclass(frozen=True)
