@@ -387,9 +387,11 @@ def overview(benches: Sequence[pd.DataFrame], indicators: Sequence[Indicator],
 
     Returns the shared year columns (`years` as configured, else `overview_years`) and the rows:
     indicator, label, kpi, the home value per year column (`value_<year>`), `latest_year` and
-    `latest_value` (the home's latest value, whether or not its year is a column), the set's median,
-    rank and `quartile` there, `home_missing` (the home has no value at all: the year and median
-    are then the set's latest with a median), and `trend`: whether the latest change (from the
+    `latest_value` (the home's latest value, whether or not its year is a column), `compared_year`
+    with the set's median, rank and `quartile` (the home's latest year, or where the set has no
+    median then, e.g. a year filled from the author's own figures, the latest year both have a
+    value), `home_missing` (the home has no value at all: the year and median are then the set's
+    latest with a median), and `trend`: whether the latest change (from the
     previous year with a value) moved toward the target or away from it (a target counts as met
     once the value is on its better side, by the direction; `target = "median"` against each year's
     median), kept it met, or, without a numeric target, went the better or the worse way; None
@@ -403,14 +405,18 @@ def overview(benches: Sequence[pd.DataFrame], indicators: Sequence[Indicator],
         row: dict[str, object] = {"indicator": ind.id, "label": ind.label, "kpi": ind.kpi}
         row |= {f"value_{y}": float(home["home_value"].get(y, float("nan"))) for y in years}
         row["home_missing"] = latest.empty
-        if latest.empty:  # the set's latest year with a median still tells where the group stands
-            latest = bench.loc[bench["peer_median"].notna()].tail(1)
-        if latest.empty:
-            rows.append(row | {"latest_year": pd.NA, "latest_value": float("nan"), "median": float("nan"),
-                               "rank": pd.NA, "rank_of": pd.NA, "quartile": None, "trend": None})
+        compared = latest[latest["peer_median"].notna()]
+        for fallback in (bench["home_value"].notna() & bench["peer_median"].notna(), bench["peer_median"].notna()):
+            compared = compared if len(compared) else bench.loc[fallback].tail(1)
+        if compared.empty:
+            rows.append(row | {"latest_year": int(latest["period"].iloc[0]) if len(latest) else pd.NA,
+                               "latest_value": latest["home_value"].iloc[0] if len(latest) else float("nan"),
+                               "compared_year": pd.NA, "median": float("nan"), "rank": pd.NA, "rank_of": pd.NA,
+                               "quartile": None, "trend": _trend(home["home_value"], home["target"], ind.direction)})
             continue
-        last = latest.iloc[0]
-        row |= {"latest_year": int(last["period"]), "latest_value": last["home_value"], "median": last["peer_median"],
+        last, shown = compared.iloc[0], (latest if len(latest) else compared).iloc[0]
+        row |= {"latest_year": int(shown["period"]), "latest_value": shown["home_value"],
+                "compared_year": int(last["period"]), "median": last["peer_median"],
                 "rank": last["rank"], "rank_of": last["rank_of"], "quartile": last["quartile"],
                 "trend": _trend(home["home_value"], home["target"], ind.direction)}
         rows.append(row)

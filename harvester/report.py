@@ -258,8 +258,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
             bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers,
                                       ranking=ranked)
             latest = compare.latest_year(bench)
-            for name in sourced.origin.sources if latest is not None else ():
-                widen(reach, name, latest, _month(config, ind))
+            _widen_reach(reach, own, ind, home_id, _month(config, ind))
             places = compare.default_decimals(ind, peers["value"], sourced.decimals)
             revised = (compare.revised_values(revisions, peers, ind, revised_since) if revised_since
                        else revisions.iloc[0:0])
@@ -322,6 +321,16 @@ def _title(home_title: str, comparison: str, reach: Reach, today: dt.date,
     return (f"{home_title} jämfört med {comparison}",
             f"Nyckeltal från {Origin(sources).label} ({reach_words(reach) or 'inga värden'}), sammanställda "
             f"{today:%Y-%m-%d}. Medianer, rang och skillnader: egen bearbetning.")
+
+
+def _widen_reach(reach: Reach, values: pd.DataFrame, ind: Indicator, home_id: str, month: int | None) -> None:
+    """Let `reach` cover the home's values of `ind`, per source of each row: a year filled from the
+    author's file reaches the file's data, not Kolada's; a mixed ratio's row counts for both."""
+    mine = values[(values["kpi"] == ind.kpi) & (values["gender"] == ind.gender)
+                  & (values["municipality_id"] == home_id) & values["value"].notna()]
+    for source, period in mine.groupby("source")["period"].max().items():
+        for name in str(source).split("+"):
+            widen(reach, name, int(period), month if name == "scb" else None)
 
 
 def _month(config: Config, ind: Indicator) -> int | None:

@@ -334,3 +334,13 @@ def test_overview_row_without_a_home_value_keeps_the_group() -> None:
     row = compare.overview([bench], [indicator()])[1].iloc[0]
     assert row["home_missing"] and row["latest_year"] == 2022 and row["median"] == 95.0
     assert math.isnan(row["latest_value"])
+
+
+def test_overview_compares_in_the_latest_year_the_set_has_a_median() -> None:
+    """A year only the home has (the author's own figure) is its latest value, not the year compared."""
+    values = values_frame({HOME: {2021: 100, 2022: 90, 2023: 85}, "0201": {2021: 70, 2022: 90},
+                           "0202": {2021: 90, 2022: 100}})
+    bench = compare.benchmark(values, indicator(), HOME, ["0201", "0202"])
+    row = compare.overview([bench], [indicator()])[1].iloc[0]
+    assert (row["latest_year"], row["latest_value"], row["compared_year"], row["median"]) == (2023, 85.0, 2022, 95.0)
+    assert (row["rank"], row["rank_of"]) == (1, 3)

@@ -32,10 +32,15 @@ def test_mixed_plan_overview_word_report_and_workbook(real_fake, scb_fake, harve
     overview = (out / "tables" / "overview.md").read_text(encoding="utf-8")
     header, *rows = rows_of(overview)
     assert header[3:6] == ["2020", "2021", "2022"]  # where most indicators have a value, not SCB's 2023–2025
-    by_id = dict(zip(["missbruk", "ifo", "bistand", "mottagare", "hemtjanst", "arbetslosa", "befolkning", "kvot"], rows))
+    by_id = dict(zip(["missbruk", "egen", "ifo", "bistand", "mottagare", "hemtjanst", "arbetslosa", "befolkning", "kvot"],
+                     rows))
     latest = header.index("Senaste värde (år)")
     assert all(row[latest] != "–" and row[5] != "–" for row in rows)  # no blank row: every home has data
-    assert by_id["missbruk"][latest].startswith("1\u00a0837 (2022)")  # Kolada to 2022
+    assert by_id["ifo"][latest].startswith("9\u00a0259 (2022)")  # Kolada to 2022
+    # 3 b: Kolada's 2022 in its column, the committee's own 2023 as the latest, median and rank of 2022.
+    assert by_id["missbruk"][5] == "1\u00a0837" and by_id["missbruk"][latest] == "1\u00a0690 (2023)"
+    assert "Median och rang avser det senaste år då både Eskilstuna och jämförelsegruppen har värden: Kostnad " \
+           "missbruksvård vuxna, kr/inv (2022)." in overview
     assert by_id["arbetslosa"][latest].startswith("3\u00a0429 (2025)")  # SCB's July to 2025, beside the columns
     assert [by_id[k][2] for k in ("missbruk", "ifo", "bistand", "mottagare", "hemtjanst")] == [
         "≤\u00a01\u00a0250 kr/inv (2027)", "I nivå med jämförbara kommuner (IFO) (median)",
@@ -44,9 +49,9 @@ def test_mixed_plan_overview_word_report_and_workbook(real_fake, scb_fake, harve
     assert by_id["bistand"][group] == "liknande kommuner arbetsmarknad" and by_id["hemtjanst"][group].endswith("äldreomsorg")
     rank = header.index("Rang")
     assert by_id["mottagare"][rank] == "–" and by_id["missbruk"][rank] == "8\u00a0av\u00a08"  # a count is not ranked
-    assert "(sämsta fjärdedelen)" in by_id["missbruk"][latest]  # said in words in Markdown
+    assert by_id["ifo"][latest].endswith("(sämsta fjärdedelen)")  # said in words in Markdown
     assert by_id["ifo"][-1] == "närmare målet"  # judged against each year's median
-    assert "Data: Kolada t.o.m. 2022, SCB t.o.m. juli 2025." in overview
+    assert "Data: egen statistik t.o.m. 2023, Kolada t.o.m. 2022, SCB t.o.m. juli 2025." in overview
     assert overview.count("Koladas kommungrupp G216130") == 1  # the member list once, here
     unemployed = (out / "tables" / "arbetslosa-juli.md").read_text(encoding="utf-8")
     assert unemployed.startswith("## Arbetslösa 16–64 år, antal (juli) – Eskilstuna jämfört med liknande kommuner "

@@ -444,14 +444,18 @@ def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, com
         words = _TREND_WORDS if isinstance(ind.target, (Target, MedianTarget)) else _DIRECTION_WORDS
         cells = [Cell(indicator_title(ind, unit)), Cell(ind.reference), Cell(target_words(ind, unit, dec, cs.title))]
         cells += [_number_cell(r[f"value_{y}"], dec) for y in years]
-        cells += [_latest_cell(r["latest_value"], r["latest_year"], dec, r["quartile"] if ranks else None)]
+        same_year = not is_missing(r["compared_year"]) and r["compared_year"] == r["latest_year"]
+        cells += [_latest_cell(r["latest_value"], r["latest_year"], dec, r["quartile"] if ranks and same_year else None)]
         cells += [Cell(cs.title)] if several else []
         cells += [_number_cell(r["median"], dec), _rank_cell(r["rank"], r["rank_of"]) if ranks else _rank_cell(None, None),
                   Cell(words.get(r["trend"] or "", MISSING))]
         table_rows.append(Row(tuple(cells)))
     table = Table(f"{home_title}: värden per år och senaste värde, jämförelsegruppens median och rang det senaste "
                   "året med värde", tuple(columns), tuple(table_rows))
-    missing = [ind.label for ind, r in zip(indicators, rows.to_dict("records")) if r["home_missing"]]
+    records = rows.to_dict("records")
+    missing = [ind.label for ind, r in zip(indicators, records) if r["home_missing"]]
+    earlier = [f"{ind.label} ({int(r['compared_year'])})" for ind, r in zip(indicators, records)
+               if not r["home_missing"] and not is_missing(r["compared_year"]) and r["compared_year"] != r["latest_year"]]
     unranked = [ind.label for ind, ranks in zip(indicators, ranked) if not ranks and ind.direction != "none"]
     notes = [*(f"Jämförelsegrupp: {c.description}." for c in sets),
              f"Data: {reach}." if reach else "",
@@ -459,6 +463,8 @@ def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, com
              "kolumnerna.",
              (f"Inget värde för {home_title} (median och år avser jämförelsegruppens senaste år med värde): "
               + "; ".join(missing) + ".") if missing else "",
+             (f"Median och rang avser det senaste år då både {home_title} och jämförelsegruppen har värden: "
+              + "; ".join(earlier) + ".") if earlier else "",
              ("Ingen rang och ingen färg för antal och summor som växer med folkmängden (rangen skulle mest visa "
               "kommunernas storlek): " + "; ".join(unranked) + ".") if unranked else "",
              "Senaste förändring: från det näst senaste till det senaste året med värde, mot målet där ett mål med "
