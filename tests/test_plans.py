@@ -51,7 +51,7 @@ def test_mixed_plan_overview_word_report_and_workbook(real_fake, scb_fake, harve
     assert by_id["mottagare"][rank] == "–" and by_id["missbruk"][rank] == "8\u00a0av\u00a08"  # a count is not ranked
     assert by_id["ifo"][latest].endswith("(sämsta fjärdedelen)")  # said in words in Markdown
     assert by_id["ifo"][-1] == "närmare målet"  # judged against each year's median
-    assert "Data: egen statistik t.o.m. 2023, Kolada t.o.m. 2022, SCB t.o.m. juli 2025." in overview
+    assert "Data: Kolada t.o.m. 2022, SCB t.o.m. juli 2025, egen statistik t.o.m. 2023." in overview
     assert overview.count("Koladas kommungrupp G216130") == 1  # the member list once, here
     unemployed = (out / "tables" / "arbetslosa-juli.md").read_text(encoding="utf-8")
     assert unemployed.startswith("## Arbetslösa 16–64 år, antal (juli) – Eskilstuna jämfört med liknande kommuner "

@@ -57,7 +57,7 @@ class Origin:
     @property
     def label(self) -> str:
         """"Kolada", "SCB" or "Kolada och SCB": who the values are from, in running text."""
-        return " och ".join(SOURCE_NAMES[s][0] for s in self.sources)
+        return join_sv([SOURCE_NAMES[s][0] for s in self.sources]) if self.sources else ""
 
 
 def source_line(sources: tuple[str, ...] | list[str], ours: str = "jämförelser") -> str:

@@ -22,5 +22,6 @@ def widen(reach: Reach, source: str, year: int, month: int | None) -> None:
 
 def reach_words(reach: Mapping[str, tuple[int, int | None]]) -> str:
     """"Kolada t.o.m. 2022, SCB t.o.m. juli 2025"; "" when no source has a value."""
+    order = list(SOURCE_NAMES)  # Kolada, SCB, the author's own figures: as every citation lists them
     return ", ".join(f"{SOURCE_NAMES[s][0]} t.o.m. {MONTHS[m - 1] + ' ' if m else ''}{y}"
-                     for s, (y, m) in reach.items())
+                     for s, (y, m) in sorted(reach.items(), key=lambda item: order.index(item[0])))
