@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import schema
+from .comparisons import union
 from .config import Config, ConfigError, indicator_place, place
 from .errors import BadResponse, RequestRefused, SourceError
 from .names import RIKET, NotFound, match_municipality, suggest_kpis
@@ -61,26 +62,28 @@ def resolve(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> 
 
     home = municipality(config.home, "municipality")
     titles = {str(m["id"]): str(m["title"]) for m in municipalities}
-    groups = _groups(config, client, home, titles)
+    wanted = union(config.comparison_sets.values())  # every set's members, fetched once
+    groups = _groups(config, wanted.groups, client, home, titles)
     peers = {str(m["member_id"]) for g in groups for m in g.get("members", [])}
-    peers |= {municipality(name, "municipalities") for name in config.municipalities}
+    peers |= {municipality(name, "municipalities") for name in wanted.municipalities}
     peers.discard(home)
-    areas = peers | {home} | ({RIKET} if config.riket else set())
+    areas = peers | {home} | ({RIKET} if wanted.riket else set())
     kpis, retired = _kpis(config, client, stored_kpis)
     return Resolved(home=home, home_title=titles[home], peers=tuple(sorted(peers)), areas=tuple(sorted(areas)),
                     kpis=kpis, retired=tuple(retired), municipalities=municipalities, groups=groups)
 
 
-def _groups(config: Config, client: KoladaClient, home: str, titles: dict[str, str]) -> list[dict[str, Any]]:
-    if not config.groups:
+def _groups(config: Config, wanted: tuple[str, ...], client: KoladaClient, home: str,
+            titles: dict[str, str]) -> list[dict[str, Any]]:
+    if not wanted:
         return []
-    found = {str(g["id"]): g for g in client.municipality_groups(list(config.groups))}
-    missing = [g for g in config.groups if g not in found]
+    found = {str(g["id"]): g for g in client.municipality_groups(list(wanted))}
+    missing = [g for g in wanted if g not in found]
     if missing:
         raise ResolveError(f"{place(config, 'groups', missing[0])}: {', '.join(missing)} "
                            f"{'is' if len(missing) == 1 else 'are'} not a Kolada municipality group. "
                            + groups_hint(client, home, titles))
-    return [found[g] for g in config.groups]
+    return [found[g] for g in wanted]
 
 
 def groups_hint(client: KoladaClient, home: str, titles: dict[str, str]) -> str:
