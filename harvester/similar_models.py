@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from .similar import Recipe, SimilarError, make_recipe
+from .similar import DEFAULT_N, Recipe, SimilarError, make_recipe
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Model:
     why: tuple[tuple[str, str], ...]  # (KPI, why it is in the model), in the model's order
     log: tuple[str, ...] = ()
 
-    def recipe(self, year: int | None = None, n: int = 7) -> Recipe:
+    def recipe(self, year: int | None = None, n: int = DEFAULT_N) -> Recipe:
         return make_recipe([k for k, _ in self.why], log=self.log, year=year, n=n)
 
 

@@ -91,3 +91,65 @@ def test_an_outage_is_exit_4_and_stores_nothing(harvester, real_fake, tmp_path) 
     assert run.code == ExitCode.UPSTREAM and run.out == ""
     assert "Kolada could not be read and the dataset has no values of N01951" in run.err
     assert store.stored_kpis(tmp_path / "out") == []
+
+
+def set_config(tmp_path: Path, similar_line: str) -> Path:
+    config = write_config(tmp_path / "sala.toml", home="Sala", groups=())
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n[comparisons.liknande-ifo]\nname = \"liknande kommuner\"\n{similar_line}\n")
+    return config
+
+
+def test_a_config_set_is_computed_and_stored_as_a_vintage_when_it_changes(harvester, real_fake, tmp_path) -> None:
+    line = 'similar = { kpis = ["N01951", "N02926", "N03920"], log = ["N01951"], year = 2022, n = 7 }'
+    config = set_config(tmp_path, line)
+    for _ in range(2):
+        run = harvester("similar", "--config", str(config), "--set", "liknande-ifo", "--api-url", real_fake.base_url,
+                        "--cache", str(tmp_path / "cache.sqlite"), "--output", str(tmp_path / "out"), "-q")
+        assert run.code == ExitCode.OK, run.err
+    groups = store.read_table(tmp_path / "out", "groups")
+    mine = groups[groups["group_id"] == "computed:liknande-ifo"]
+    assert len(mine) == 7 and mine["read_at"].nunique() == 1  # the second, same computation adds no vintage
+    assert set(mine["title"]) == {"Liknande kommuner (beräknade: invånare totalt, utrikes födda, arbetslösa av "
+                                  "befolkningen, 2022)"}
+    assert mine.sort_values("distance")["member_title"].iloc[0] == "Lindesberg"
+    assert json.loads(mine["recipe"].iloc[0]) == {"kpis": KPIS, "log": ["N01951"], "weights": {}, "year": 2022,
+                                                   "year_asked": 2022, "n": 7}
+    config.write_text(config.read_text("utf-8").replace("n = 7", "n = 5"), encoding="utf-8")
+    run = harvester("similar", "--config", str(config), "--set", "liknande-ifo", "--api-url", real_fake.base_url,
+                    "--cache", str(tmp_path / "cache.sqlite"), "--output", str(tmp_path / "out"), "-q")
+    assert run.code == ExitCode.OK, run.err
+    groups = store.read_table(tmp_path / "out", "groups")
+    mine = groups[groups["group_id"] == "computed:liknande-ifo"]
+    assert mine["read_at"].nunique() == 2 and len(mine) == 7 + 5
+    assert json.loads(mine.sort_values("read_at")["recipe"].iloc[-1])["n"] == 5
+
+
+def test_a_bad_similar_in_a_config_names_its_line(harvester, real_fake, tmp_path) -> None:
+    from harvester.config import ConfigError, load_config
+
+    cases = [
+        ('similar = { kpis = ["N01951"], n = 0 }', "n = 0; n is how many similar kommuner"),
+        ('similar = "ifx"', "no similar model is called 'ifx'; did you mean ifo?"),
+        ('similar = { kpis = ["N01951", "N02926"], weights = { N02926 = -2 } }', "the weight of N02926 is -2"),
+        ('similar = { kpis = ["N01951"], logg = ["N01951"] }', "unknown key 'logg' (did you mean 'log'?)"),
+        ('similar = { model = "ifo", kpis = ["N01951"] }', "give either model or kpis"),
+    ]
+    for line, message in cases:
+        config = set_config(tmp_path, line)
+        number = config.read_text("utf-8").splitlines().index(line) + 1
+        try:
+            load_config(config)
+        except ConfigError as exc:
+            assert str(exc).startswith(f"{config}:{number}: [comparisons.liknande-ifo] similar") and message in str(exc)
+        else:
+            raise AssertionError(f"accepted: {line}")
+    config = set_config(tmp_path, 'similar = { kpis = ["N01951", "N0292"] }')
+    run = harvester("similar", "--config", str(config), "--set", "liknande-ifo", "--api-url", real_fake.base_url,
+                    "--cache", str(tmp_path / "cache.sqlite"), "--output", str(tmp_path / "out"))
+    number = config.read_text("utf-8").splitlines().index('similar = { kpis = ["N01951", "N0292"] }') + 1
+    assert run.code == ExitCode.CONFIG and run.err.startswith(
+        f"harvester: error: {config}:{number}: [comparisons.liknande-ifo] similar: KPI N0292 is not in Kolada's")
+    assert not (tmp_path / "out").exists()
+    run = harvester("similar", "--config", str(config), "--set", "ifo", "--output", str(tmp_path / "out"))
+    assert run.code == ExitCode.CONFIG and "has no [comparisons.ifo] (sets: liknande-ifo)" in run.err
