@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import compare, store
+from .comparisons import DEFAULT as DEFAULT_COMPARISON
 from .config import Config, Indicator
 from .names import RIKET, NotFound, match_municipality
 from .render import MONTHS, Origin, build_document, chart_source, build_overview, indicator_title
@@ -29,6 +30,7 @@ from .render.charts import ChartRenderer
 from .render.docx import render_docx
 from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown
+from .similar_report import appendices, group_ids
 from .render.xlsx import render_workbook
 
 TABLES_DIR, CHARTS_DIR = "tables", "charts"
@@ -210,7 +212,9 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     titles = dict(zip(municipalities["id"], municipalities["title"]))
     home_title = titles[home_id]
     try:
-        peers_set = compare.comparison_set(store.read_table(root, "groups"), config.groups, extra_ids, home_id, titles)
+        default = config.comparison_sets[DEFAULT_COMPARISON]
+        peers_set = compare.comparison_set(store.read_table(root, "groups"), [*config.groups, *group_ids(default)],
+                                           extra_ids, home_id, titles)
     except ValueError as exc:
         raise ReportError(f"{exc}: run {fetch} first") from None
 
@@ -284,8 +288,9 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     for ind_id, png in drawn.items():
         staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
     title, subtitle = _title(home_title, peers_set.title, newest, today, tuple(sources))
-    staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, docs, drawn))
-    staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, docs, drawn))
+    sections = [*docs, *appendices(root, [default], home_id, titles, kpi_titles)]
+    staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, sections, drawn))
+    staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, sections, drawn))
     return tuple(notes)
 
 

@@ -138,19 +138,18 @@ def run_similar(args: argparse.Namespace, client: KoladaClient, root: Path, reci
 
 
 def _store_vintage(root: Path, key: str, spec: SimilarSpec, outcome: Any) -> None:
-    """The computed set as a new vintage of its group in groups.parquet, when title, members or recipe changed."""
+    """The computed set as a new vintage of its group in groups.parquet (when title, members or recipe changed)."""
     import pandas as pd
 
-    from . import schema, store
-    from .similar_spec import changed, vintage
+    from . import store
+    from .resolve import groups_table
+    from .similar_spec import group_of
 
-    stored = store.read_table(root, "groups")
-    fresh = vintage(key, spec, outcome.similar, outcome.titles, outcome.kpi_titles,
-                    pd.Timestamp.now(tz="UTC").floor("us"))
-    if not changed(stored, fresh):
+    group = group_of(key, spec, outcome.similar, outcome.titles, outcome.kpi_titles)
+    table = groups_table(store.read_table(root, "groups"), [group], pd.Timestamp.now(tz="UTC").floor("us"))
+    if store.holds(root, "groups", table):
         return
-    frame = pd.concat([stored, fresh], ignore_index=True).sort_values(["group_id", "read_at"], kind="stable")
     txn = store.Transaction(root, f"{outcome.harvest.run_id}-similar")
-    txn.stage_table("groups.parquet", schema.to_arrow(frame, schema.GROUPS))
+    txn.stage_table("groups.parquet", table)
     txn.commit()
-    log.info("similar: stored %s in groups.parquet (%s)", fresh["title"].iloc[0], ", ".join(fresh["member_title"]))
+    log.info("similar: stored %s in groups.parquet", group["title"])

@@ -18,9 +18,9 @@ from .config import Config, Indicator, SourceSettings
 from .harvest import HarvestResult, harvest
 from .names import match_municipality, suggest_kpis
 from .similar import Recipe, Similar, SimilarError, kommuner, space
+from .similar_sets import YEARS_BACK
 from .sources.kolada.client import KoladaClient
 
-YEARS_BACK = 10  # fetched before the recipe's year (or this year): the default year and the home's years come from it
 
 
 @dataclass(frozen=True)

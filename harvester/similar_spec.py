@@ -4,8 +4,8 @@ In the config a set is declared like any other (`harvester/comparisons.py`), wit
 `similar`: either a shipped model (`similar = "ifo"`) or a recipe of its own
 (`similar = { kpis = ["N01951", "N02926", "N03920"], log = ["N01951"], year = 2022, n = 7 }`).
 In the dataset each computation that changed the set is a vintage of a group of our own id in
-`groups.parquet`, with the recipe and the distances beside its members, so a later run can show
-that the set changed and why.
+`groups.parquet` (written by `resolve.groups_table`, as Kolada's), with the recipe and the
+distances beside its members, so a later run can show that the set changed and why.
 """
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from .comparisons import Validator
 from .similar import DEFAULT_N, Recipe, Similar, SimilarError, make_recipe
@@ -97,28 +95,19 @@ def set_title(spec: SimilarSpec, year: int, kpi_titles: dict[str, str]) -> str:
     return f"Liknande kommuner (beräknade: {words}, {year})"
 
 
-def recipe_json(found: Similar) -> str:
-    """The recipe as computed (the year filled in), stable text so an unchanged recipe compares equal."""
+def recipe_json(found: Similar, kpi_titles: dict[str, str]) -> str:
+    """The recipe as computed (the year filled in, each KPI's title beside it), stable text so an unchanged
+    recipe compares equal."""
     r = found.recipe
     return json.dumps({"kpis": list(r.kpis), "log": list(r.log), "weights": dict(r.weights), "year": found.year,
-                       "year_asked": r.year, "n": r.n}, ensure_ascii=False, sort_keys=True)
+                       "year_asked": r.year, "n": r.n, "kpi_titles": {k: kpi_titles.get(k, "") for k in r.kpis}},
+                      ensure_ascii=False, sort_keys=True)
 
 
-def vintage(set_key: str, spec: SimilarSpec, found: Similar, titles: dict[str, str], kpi_titles: dict[str, str],
-            read_at: pd.Timestamp) -> pd.DataFrame:
-    """The computed set as rows of `groups.parquet`: one per member, nearest first, with distance and recipe."""
-    peers = found.peers
-    return pd.DataFrame({"group_id": group_id(set_key), "title": set_title(spec, found.year, kpi_titles),
-                         "member_id": peers["municipality_id"],
-                         "member_title": [titles.get(m, "") for m in peers["municipality_id"]],
-                         "read_at": read_at, "distance": peers["distance"], "recipe": recipe_json(found)})
-
-
-def changed(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
-    """Whether `fresh` differs from the latest stored vintage of its group in title, members or recipe."""
-    mine = stored[stored["group_id"] == fresh["group_id"].iloc[0]]
-    if not len(mine):
-        return True
-    latest = mine[mine["read_at"] == mine["read_at"].max()]
-    return (set(latest["title"]) != set(fresh["title"]) or set(latest["recipe"]) != set(fresh["recipe"])
-            or sorted(latest["member_id"]) != sorted(fresh["member_id"]))
+def group_of(set_key: str, spec: SimilarSpec, found: Similar, titles: dict[str, str],
+             kpi_titles: dict[str, str]) -> dict[str, Any]:
+    """The computed set as a group like Kolada's (id, title, members), with its recipe and each member's
+    distance: `resolve.groups_table` keeps it as a vintage when it changed."""
+    return {"id": group_id(set_key), "title": set_title(spec, found.year, kpi_titles), "recipe": recipe_json(found, kpi_titles),
+            "members": [{"member_id": m, "member_title": titles.get(m, ""), "distance": float(d)}
+                        for m, d in zip(found.peers["municipality_id"], found.peers["distance"])]}

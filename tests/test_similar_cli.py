@@ -113,8 +113,10 @@ def test_a_config_set_is_computed_and_stored_as_a_vintage_when_it_changes(harves
     assert set(mine["title"]) == {"Liknande kommuner (beräknade: invånare totalt, utrikes födda, arbetslösa av "
                                   "befolkningen, 2022)"}
     assert mine.sort_values("distance")["member_title"].iloc[0] == "Lindesberg"
-    assert json.loads(mine["recipe"].iloc[0]) == {"kpis": KPIS, "log": ["N01951"], "weights": {}, "year": 2022,
-                                                   "year_asked": 2022, "n": 7}
+    recipe = json.loads(mine["recipe"].iloc[0])
+    assert recipe == {"kpis": KPIS, "log": ["N01951"], "weights": {}, "year": 2022, "year_asked": 2022, "n": 7,
+                      "kpi_titles": {"N01951": "Invånare totalt, antal", "N02926": "Utrikes födda, andel (%)",
+                                     "N03920": "Arbetslösa av befolkningen, 18-65 år, andel (%)"}}
     config.write_text(config.read_text("utf-8").replace("n = 7", "n = 5"), encoding="utf-8")
     run = harvester("similar", "--config", str(config), "--set", "liknande-ifo", "--api-url", real_fake.base_url,
                     "--cache", str(tmp_path / "cache.sqlite"), "--output", str(tmp_path / "out"), "-q")
@@ -153,3 +155,30 @@ def test_a_bad_similar_in_a_config_names_its_line(harvester, real_fake, tmp_path
     assert not (tmp_path / "out").exists()
     run = harvester("similar", "--config", str(config), "--set", "ifo", "--output", str(tmp_path / "out"))
     assert run.code == ExitCode.CONFIG and "has no [comparisons.ifo] (sets: liknande-ifo)" in run.err
+
+
+def test_a_computed_default_set_is_fetched_named_and_explained_in_the_report(harvester, real_fake, tmp_path) -> None:
+    config = write_config(tmp_path / "sala.toml", home="Sala", groups=(), year_from=2019)
+    config.write_text(config.read_text("utf-8").replace(
+        "[comparison]\n", '[comparison]\nsimilar = { kpis = ["N01951", "N02926", "N03920"], log = ["N01951"], '
+                          'year = 2022 }\n'), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ("run", "--config", str(config), "--api-url", real_fake.base_url, "--output", str(out), "-q")
+    run = harvester(*args)
+    assert run.code == ExitCode.OK, run.err
+    groups = store.read_table(out, "groups")
+    members = set(groups.loc[groups["group_id"] == "computed:", "member_id"])
+    assert len(members) == 7 and "1885" in members and "1981" not in members
+    fetched = set(store.read_values(out, ["N35001"])["municipality_id"])
+    assert members | {"1981", "0000"} == fetched  # the indicator for the home, the computed peers and Riket
+    title = "Liknande kommuner (beräknade: invånare totalt, utrikes födda, arbetslösa av befolkningen, 2022)"
+    table = (out / "tables" / "n35001.md").read_text("utf-8")
+    assert table.startswith(f"## Indikator N35001, kr/inv – Sala jämfört med {title}\n")
+    assert "beräknade 20" in table and "avstånd och nyckeltal i bilagan" in table and "Koladas kommungrupp" not in table
+    html = (out / "report.html").read_text("utf-8")
+    appendix = html[html.index(f"Bilaga: {title}"):]
+    assert appendix.index("Lindesberg") < appendix.index("Tierp")  # nearest first
+    assert "0,083" in appendix and "23\u00a0435 (2\u00a0%)" in appendix and "Metod: alla 290 kommuner" in appendix
+    again = harvester(*args)
+    assert again.code == ExitCode.UNCHANGED, again.err  # the same set, the same values: nothing new
+    assert store.read_table(out, "groups")["read_at"].nunique() == 1
