@@ -80,15 +80,16 @@ def main() -> int:
             hits = sum(len(ours[h] & reference[h]) for h in ours)
             chance = sum(len(set(draw.sample(sorted(set(computed.z.index) - {h}), 7)) & reference[h]) for h in ours)
             total = sum(len(reference[h]) for h in ours)
-            rows.append({"model": name, "kpis": ", ".join(f"{k}{' (log)' if k in model.log else ''}" for k, _ in model.why),
+            listed = ", ".join(f"{k}{' (log)' if k in model.log else ''}" for k, _ in model.why)
+            rows.append({"model": name, "kpis": listed,
                          "year": computed.year, "kommuner": len(ours), "agreement": hits / total,
                          "random": chance / total, "some": sum(bool(ours[h] & reference[h]) for h in ours) / len(ours),
                          "cold": cold, "warm": warm, "all": seconds})
     machine = describe_machine()
-    lines = [f"Machine: {machine['CPU']}, {machine['logical CPUs']} logical CPUs, {machine['RAM']}; {machine['Python']}; "
-             f"commit {machine['commit']}",
-             "", "| model | KPIs | year | kommuner | agreement with Kolada's group | random 7 (seed 16) | kommuner with "
-             "≥ 1 common peer | `similar Sala` cold s | warm s | all 290 s |",
+    lines = [f"Machine: {machine['CPU']}, {machine['logical CPUs']} logical CPUs, {machine['RAM']}; "
+             f"{machine['Python']}; commit {machine['commit']}",
+             "", "| model | KPIs | year | kommuner | agreement with Kolada's group | random 7 (seed 16) | "
+             "kommuner with ≥ 1 common peer | `similar Sala` cold s | warm s | all 290 s |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['kpis']} | {r['year']} | {r['kommuner']} | **{r['agreement']:.1%}** | "

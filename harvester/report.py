@@ -14,18 +14,18 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import compare, store
+from . import compare, robustness, store
 from .comparisons import DEFAULT as DEFAULT_COMPARISON
 from .config import Config, Indicator
 from .names import RIKET, NotFound, match_municipality
-from .render import MONTHS, Origin, build_document, chart_source, build_overview, indicator_title
+from .render import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.charts import ChartRenderer
 from .render.docx import render_docx
 from .render.html import render_html, render_report_html
@@ -180,7 +180,7 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
                  today: dt.date | None = None) -> ReportResult:
     """Compute every indicator of `config` from the dataset under `root` and write the outputs there.
 
-    Writes benchmark.parquet/.csv, peers.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
+    Writes benchmark.parquet/.csv, peers.parquet, robustness.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
     tables/benchmark.xlsx (the overview first), charts/<indicator>.png (no chart for an indicator
     without any home value), report.docx and report.html. With `revised_since`, the tables note every
     shown value the source revised on or after that date. Raises ReportError when the dataset is
@@ -227,6 +227,9 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     riket_id = RIKET if config.riket else None
 
     notes: list[str] = []
+    against = robustness.comparisons(peers_set, riket_id)
+    robust: list[pd.DataFrame] = []
+    overview_notes: list[str] = []
     benches, docs, units, decimals = [], [], [], []
     sources: dict[str, None] = {}
     newest, home_seen = None, False
@@ -251,6 +254,10 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
                                  decimals=places, riket=config.riket, revised=revised,
                                  checked=last_check.date() if last_check is not None else None,
                                  changed=_changed(own, ind.kpi), origin=sourced.origin)
+            stands = robustness.positions(own, ind, home_id, against)
+            robust.append(stands)
+            doc = _with_note(doc, robustness.sentence(stands, home_title, places))
+            overview_notes.append(robustness.sentence(stands, home_title, places).replace("Robusthet", ind.label, 1))
             staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
             staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
             if compare.latest_year(bench) is None:
@@ -278,6 +285,9 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     overview_years, overview_rows = compare.overview(benches, list(config.indicators))
     overview = build_overview(overview_years, overview_rows, home_title=home_title, comparison=peers_set, units=units,
                               decimals=decimals, indicators=list(config.indicators), sources=tuple(sources))
+    for note in overview_notes:
+        overview = _with_note(overview, note)
+    staged.put("robustness.parquet", _parquet(pd.concat(robust, ignore_index=True)))
     staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/overview.html", render_html(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/benchmark.xlsx", render_workbook(docs, overview))
@@ -292,6 +302,15 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, sections, drawn))
     staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, sections, drawn))
     return tuple(notes)
+
+
+def _with_note(doc: Document, note: str) -> Document:
+    """`doc` with one footnote more (none when `note` is empty), before the source line, which stays last."""
+    if not note:
+        return doc
+    notes = list(doc.footnotes)
+    at = len(notes) - 1 if notes and notes[-1].startswith("Källa:") else len(notes)
+    return replace(doc, footnotes=(*notes[:at], note, *notes[at:]))
 
 
 def _title(home_title: str, comparison: str, newest: int | None, today: dt.date,
