@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, store
+from . import __version__, httpcache, store
 from .config import DEFAULT_API_URL, DEFAULT_SCB_API_URL, Config, ConfigError, SourceSettings, choose_url, load_config
 from .errors import SourceError, Unreachable, UpstreamUnavailable
 from .exitcodes import ExitCode
@@ -36,7 +36,7 @@ log = logging.getLogger("harvester")
 def default_cache_path() -> Path:
     """HTTP cache outside the dataset: it is not data, and a bad config must leave no trace in output/."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "harvester" / "kolada-http.sqlite"
+    return base / "harvester" / httpcache.CACHE_FILE
 
 
 def setup_logging(quiet: bool, verbose: bool) -> None:

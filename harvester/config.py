@@ -19,14 +19,15 @@ from typing import Any
 
 from . import comparisons
 from .comparisons import DEFAULT as DEFAULT_COMPARISON, ComparisonSpec
+from .names import GENDERS
+from .sources.file.spec import KEYS as FILE_KEYS, FileSeries, SpecError, file_series
 from .sources.scb.series import ScbSeries
 
 DEFAULT_API_URL = "https://api.kolada.se/v3"
 DEFAULT_SCB_API_URL = "https://statistikdatabasen.scb.se/api/v2"
-SOURCES = ("kolada", "scb")  # an indicator's `source`; a ratio has none of its own
+SOURCES = ("kolada", "scb", "file")  # an indicator's `source`; a ratio has none of its own
 SCB_TABLE = re.compile(r"^TAB\d+$", re.IGNORECASE)
 DIRECTIONS = ("lower", "higher", "none")
-GENDERS = ("T", "K", "M")
 KPI_ID = re.compile(r"^[NU]\d{5}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EARLIEST_YEAR = 1950  # plausibility only: each source knows where its own series start
@@ -45,6 +46,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
     "target": {"value", "year", "text"},
     "ratio": {"numerator", "denominator", "scale"},
 }
+KNOWN_KEYS["indicator"] |= {"fill", *FILE_KEYS}  # fill: years its own source lacks, from another indicator
 
 
 class ConfigError(ValueError):
@@ -116,17 +118,21 @@ class Indicator:
     gender: str = "T"
     unit: str | None = None
     decimals: int | None = None
-    source: str = "kolada"  # kolada | scb | ratio
+    source: str = "kolada"  # kolada | scb | file | ratio
     scb: ScbSeries | None = None
     ratio: Ratio | None = None
     comparison: str = DEFAULT_COMPARISON  # the key of the comparison set it is compared with
     rank: bool = False  # `rank = true`: rank a count that grows with population all the same
+    file: FileSeries | None = None
+    fill: str | None = None  # another indicator whose values stand in for years this one lacks
 
     @property
     def reference(self) -> str:
         """How tables cite the figure: the KPI id, the SCB table and contents code, or "kvot"."""
         if self.scb is not None:
             return f"SCB {self.scb.table} {self.scb.contents}"
+        if self.file is not None:
+            return f"egen statistik, {self.file.path}"
         return "kvot" if self.ratio is not None else self.kpi
 
 
@@ -347,6 +353,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
                          "indicator", "id", i)
         seen[ind.id] = i
     _check_ratios(v, indicators)
+    _check_fills(v, indicators)
     return Config(path=path, home=home, groups=default.groups, municipalities=default.municipalities,
                   riket=default.riket, year_from=year_from, year_to=year_to, indicators=indicators, source=source,
                   revised_since=revised_since, comparisons=tuple(sets.values()), report_years=report_years)
@@ -398,7 +405,7 @@ def _number(v: _Validator, value: Any, what: str, low: float, high: float, table
 
 SCB_KEYS = ("table", "contents", "select", "month")
 NEEDED = ('needed: id, label and kpi for Kolada; id, label, source = "scb", table and contents for SCB; '
-          'or id, label and ratio')
+          'id, label, source = "file" and path for own figures; or id, label and ratio')
 
 
 def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, ComparisonSpec]) -> Indicator:
@@ -431,6 +438,9 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
     decimals = raw.get("decimals")
     if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6):
         raise v.fail(f"{name}: decimals must be a whole number from 0 to 6, got {decimals!r}", "indicator", "decimals", i)
+    fill = raw.get("fill")
+    if fill is not None:
+        fill = v.string(fill, f"{name} fill", "indicator", "fill", i)
     rank = raw.get("rank", False)
     if not isinstance(rank, bool):
         raise v.fail(f"{name}: rank must be true or false, got {rank!r}", "indicator", "rank", i)
@@ -439,7 +449,7 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
                      "indicator", "rank", i)
     common = dict(id=ind_id, label=label, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
                   gender=gender, unit=unit, decimals=decimals, rank=rank,
-                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i))
+                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i), fill=fill)
     if "ratio" in raw:
         return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
     source = raw.get("source", "kolada")
@@ -449,11 +459,18 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
     if source == "scb":
         scb = _parse_scb(v, raw, name, i)
         return Indicator(kpi=scb.id, source="scb", scb=scb, **common)
+    if source == "file":
+        try:
+            spec = file_series(raw, name, ind_id, label, v.path, f"{v.path}:{v.where.line_of('indicator', 'path', i)}")
+        except SpecError as exc:
+            raise v.fail(str(exc), "indicator", exc.key, i) from None
+        return Indicator(kpi=spec.id, source="file", file=spec, **common)
     if "kpi" not in raw:
         raise v.fail(f"{name} has no kpi ({NEEDED})", "indicator", None, i)
-    for key in SCB_KEYS:
+    for key in (*SCB_KEYS, *FILE_KEYS):
         if key in raw:
-            raise v.fail(f'{name}: {key} belongs to an SCB indicator; add source = "scb" (and remove kpi) or '
+            owner, wanted = ("an SCB", "scb") if key in SCB_KEYS else ("a file", "file")
+            raise v.fail(f'{name}: {key} belongs to {owner} indicator; add source = "{wanted}" (and remove kpi) or '
                          f"remove {key}", "indicator", key, i)
     kpi = v.string(raw["kpi"], f"{name} kpi", "indicator", "kpi", i).upper()
     if not KPI_ID.match(kpi):
@@ -490,7 +507,7 @@ def _parse_scb(v: _Validator, raw: dict[str, Any], name: str, i: int) -> ScbSeri
 
 def _parse_ratio(v: _Validator, raw: dict[str, Any], name: str, i: int) -> Ratio:
     example = 'ratio = { numerator = "arbetslosa", denominator = "befolkning-16-64", scale = 1000 }'
-    for key in ("kpi", "source", *SCB_KEYS):
+    for key in ("kpi", "source", "fill", *SCB_KEYS, *FILE_KEYS):
         if key in raw:
             raise v.fail(f"{name}: a ratio is computed from two other indicators; remove {key}",
                          "indicator", key, i)
@@ -508,6 +525,19 @@ def _parse_ratio(v: _Validator, raw: dict[str, Any], name: str, i: int) -> Ratio
     return Ratio(numerator=parts[0], denominator=parts[1], scale=scale)
 
 
+def _source_part(v: _Validator, by_id: dict[str, Indicator], ind: Indicator, key: str, named: str,
+                 i: int) -> Indicator:
+    """The other indicator `key` (ratio, fill) names: one of this config, not itself, read from a source."""
+    other = by_id.get(named)
+    if other is None or other is ind:
+        raise v.fail(f"indicator {ind.id!r}: {key} names {named!r}, which is not another indicator of this "
+                     f"config{_near(named, [k for k in by_id if k != ind.id])}", "indicator", key, i)
+    if other.ratio is not None:
+        raise v.fail(f"indicator {ind.id!r}: {key} names {named!r}, which is a ratio itself; name indicators "
+                     "read from Kolada, SCB or a file", "indicator", key, i)
+    return other
+
+
 def _check_ratios(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
     """A ratio names two other indicators that are read from a source (not ratios themselves)."""
     by_id = {ind.id: ind for ind in indicators}
@@ -515,13 +545,23 @@ def _check_ratios(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
         if ind.ratio is None:
             continue
         for part in (ind.ratio.numerator, ind.ratio.denominator):
-            other = by_id.get(part)
-            if other is None or other is ind:
-                raise v.fail(f"indicator {ind.id!r}: ratio names {part!r}, which is not another indicator of this "
-                             f"config{_near(part, [k for k in by_id if k != ind.id])}", "indicator", "ratio", i)
-            if other.ratio is not None:
-                raise v.fail(f"indicator {ind.id!r}: ratio names {part!r}, which is a ratio itself; name indicators "
-                             "read from Kolada or SCB", "indicator", "ratio", i)
+            _source_part(v, by_id, ind, "ratio", part, i)
+
+
+def _check_fills(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
+    """`fill` names another indicator read from a source, and following fills never comes back round."""
+    by_id = {ind.id: ind for ind in indicators}
+    for i, ind in enumerate(indicators):
+        if ind.fill is None:
+            continue
+        other: Indicator | None = _source_part(v, by_id, ind, "fill", ind.fill, i)
+        chain = [ind.id]
+        while other is not None:
+            if other.id in chain:
+                raise v.fail(f"indicator {ind.id!r}: fill goes round in a circle ({' → '.join([*chain, other.id])}); "
+                             "one of them must not fill from the other", "indicator", "fill", i)
+            chain.append(other.id)
+            other = by_id.get(other.fill) if other.fill else None
 
 
 def _parse_target(v: _Validator, raw: Any, name: str, i: int) -> AnyTarget | None:

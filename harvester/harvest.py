@@ -21,12 +21,14 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from . import __version__, schema, similar_sets, store
-from .config import Config
+from .config import Config, ConfigError
 from .errors import SourceError, UpstreamUnavailable
 from .merge import Slice, losses_suspicious, merge_values
 from .names import RIKET
 from .resolve import Resolved, catalogue_tables, resolve, resolve_scb
 from .sources import Batch, Scope, Source
+from .sources.file.source import FileSource
+from .sources.file.table import FileError
 from .sources.kolada.client import KoladaClient
 from .sources.kolada.source import KoladaSource
 from .sources.scb.catalogue import CheckedSeries
@@ -101,6 +103,14 @@ class Harvest:
         for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
             self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
         years = self.config.years(self.started.date())
+        specs = [ind.file for ind in self.config.indicators if ind.file is not None]
+        files = FileSource(specs, resolved.municipalities) if specs else None
+        if files is not None:  # first: a bad row stops the harvest before anything is fetched
+            self.sources.append(files)
+            try:
+                self._harvest(files, Scope(tuple(files.files), resolved.areas, years), resolved)
+            except FileError as exc:  # the author's mistake, as in the config: exit 2, nothing written
+                raise ConfigError(str(exc)) from None
         kolada = KoladaSource(self.client, resolved.kpis, resolved.municipalities, self.started.date())
         self.sources.append(kolada)
         if resolved.kpis:
@@ -110,7 +120,7 @@ class Harvest:
             self.sources.append(scb)
             self._harvest(scb, Scope(tuple(s.id for s in scb_series), resolved.areas, years), resolved)
         if self.batches_ok or not self.batches:
-            self._stage_catalogue(resolved, scb_series)
+            self._stage_catalogue(resolved, scb_series, files)
         self._finish()
 
     def _computed_sets(self, resolved: Resolved) -> Resolved:
@@ -213,9 +223,10 @@ class Harvest:
             log.info("%s: %d rows received (%s), %d added, %d changed, %d removed", series, len(rows),
                      "complete" if batch.complete else "changes only", merged.added, merged.changed, merged.removed)
 
-    def _stage_catalogue(self, resolved: Resolved, scb: list[CheckedSeries]) -> None:
+    def _stage_catalogue(self, resolved: Resolved, scb: list[CheckedSeries], files: FileSource | None) -> None:
         stored = {name: store.read_table(self.root, name) for name in ("kpis", "groups", "series")}
-        for name, table in catalogue_tables(resolved, stored, self.started, scb).items():
+        described = files.series_rows(self.started) if files is not None else None
+        for name, table in catalogue_tables(resolved, stored, self.started, scb, described).items():
             if store.holds(self.root, name, table):
                 continue
             self.txn.stage_table(f"{name}.parquet", table)

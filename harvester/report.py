@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from . import compare, robustness, store
 from .comparisons import DEFAULT as DEFAULT_COMPARISON
 from .config import Config, Indicator
+from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
 from .render import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.charts import ChartRenderer
@@ -96,12 +97,17 @@ def _scb_origin(ind: Indicator, described: pd.DataFrame, years: list[int]) -> tu
 
 def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
              checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
-    """An indicator's values as stored (Kolada, SCB) or computed from two others (a ratio)."""
+    """An indicator's values as stored (Kolada, SCB, a file) or computed from two others (a ratio), filled
+    from another indicator (`fill`) where it has none."""
+    if ind.fill is not None:
+        return _filled(root, config, ind, described, years, checked, titles)
     if ind.ratio is None:
         values = store.read_values(root, [ind.kpi])
         if ind.scb is not None:
             origin, unit, decimals = _scb_origin(ind, described, years)
             return Sourced(values, origin, unit, decimals, checked.get(ind.kpi))
+        if ind.file is not None:
+            return Sourced(values, Origin(("file",), f"fil {ind.file.path}"), None, None, checked.get(ind.kpi))
         return Sourced(values, Origin(("kolada",), f"nyckeltal {ind.kpi}"), None, None, checked.get(ind.kpi))
     parts = (config.indicator(ind.ratio.numerator), config.indicator(ind.ratio.denominator))
     both = [_sourced(root, config, part, described, years, checked, titles) for part in parts]
@@ -117,6 +123,18 @@ def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame
     stamps = [b.checked for b in both if b.checked is not None]
     return Sourced(result.values, Origin(sources, reference, tuple(notes)), None, None,
                    min(stamps) if len(stamps) == len(both) else None)
+
+
+def _filled(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
+            checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
+    """The indicator's own values, with the `fill` indicator's where it has none, both cited in the notes."""
+    part = config.indicator(ind.fill or "")
+    mine, other = (_sourced(root, config, x, described, years, checked, titles) for x in (replace(ind, fill=None), part))
+    result = fill_values(mine.values, other.values, ind, part)
+    notes = fill_notes(result, titles, mine.origin.label, other.origin.label, other.origin.reference)
+    sources = (*mine.origin.sources, *(other.origin.sources if len(result.filled) else ()))
+    origin = Origin(tuple(dict.fromkeys(sources)), mine.origin.reference, (*mine.origin.notes, *notes))
+    return Sourced(result.values, origin, mine.unit, mine.decimals, mine.checked)
 
 
 class Staged:

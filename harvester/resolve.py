@@ -191,10 +191,13 @@ def suggest_tables(client: ScbClient, table: str, label: str = "") -> str:
     return "; search for tables with `harvester scb search WORDS`"
 
 
-def series_table(stored: pd.DataFrame, checked: list[CheckedSeries], read_at: pd.Timestamp) -> pa.Table:
-    """Stored rows plus each checked series' row; a row whose description did not change keeps its `read_at`,
-    so a harvest with nothing new rewrites nothing."""
-    fresh = series_rows(checked, read_at)
+def series_table(stored: pd.DataFrame, checked: list[CheckedSeries], read_at: pd.Timestamp,
+                 others: pd.DataFrame | None = None) -> pa.Table:
+    """Stored rows plus each checked series' row (and the `others` rows of other sources); a row whose
+    description did not change keeps its `read_at`, so a harvest with nothing new rewrites nothing."""
+    fresh = series_rows(checked, read_at).reindex(columns=schema.SERIES.names)  # SCB's rows have no file columns
+    if others is not None and len(others):
+        fresh = pd.concat([fresh, others], ignore_index=True) if len(fresh) else others
     if len(stored) and len(fresh):
         described = [c for c in schema.SERIES.names if c != "read_at"]
         old = stored.set_index("kpi")
@@ -239,12 +242,12 @@ def groups_table(stored: pd.DataFrame, groups: list[dict[str, Any]], read_at: pd
 
 
 def catalogue_tables(resolved: Resolved, stored: dict[str, pd.DataFrame], read_at: pd.Timestamp,
-                     scb: list[CheckedSeries] | None = None) -> dict[str, pa.Table]:
+                     scb: list[CheckedSeries] | None = None, described: pd.DataFrame | None = None) -> dict[str, pa.Table]:
     """The catalogue tables as they should be after this harvest (`stored` holds today's `kpis`, `groups`
-    and `series`); `series` only when SCB's metadata was read."""
+    and `series`); `series` only when SCB's metadata or a file was read (`described`: the files' rows)."""
     tables = {"kpis": kpis_table(stored["kpis"], resolved.kpis),
               "municipalities": municipalities_table(resolved.municipalities),
               "groups": groups_table(stored["groups"], resolved.groups, read_at)}
-    if scb:
-        tables["series"] = series_table(stored["series"], scb, read_at)
+    if scb or (described is not None and len(described)):
+        tables["series"] = series_table(stored["series"], scb or [], read_at, described)
     return tables

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from . import store
 from .config import Config
 from .names import NotFound, match_municipality
+from .sources.file.source import file_note
 
 
 def _day(value: Any) -> date | None:
@@ -57,7 +58,9 @@ def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, i
 
 
 def series_note(described: dict[str, Any]) -> str:
-    """An SCB series' state: when SCB last updated its table and which periods the table spans."""
+    """An SCB series' state: when SCB last updated its table and which periods the table spans (or a file's)."""
+    if described.get("source") == "file":
+        return file_note(described)
     return (f"SCB {described.get('table_id')} updated {str(described.get('table_updated') or '?')[:10]}, "
             f"periods {described.get('first_period')}–{described.get('last_period')}")
 

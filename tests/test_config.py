@@ -215,7 +215,7 @@ ratio = { numerator = "arbetslosa", denominator = "missbruk-kostnad", scale = 10
     ('source = "scb"\ntable = "638"\ncontents = "BE0101N1"', 30, "table '638' is not an SCB table id"),
     ('source = "scb"\ntable = "TAB638"\ncontents = "X"\nkpi = "N35001"', 32, "not kpi (a Kolada id); remove kpi"),
     ('kpi = "N35001"\ntable = "TAB638"', 30, 'table belongs to an SCB indicator; add source = "scb"'),
-    ('source = "sbc"\nkpi = "N35001"', 29, "source 'sbc' is not one of kolada, scb (did you mean 'scb'?)"),
+    ('source = "sbc"\nkpi = "N35001"', 29, "source 'sbc' is not one of kolada, scb, file (did you mean 'scb'?)"),
     ('source = "scb"\ntable = "TAB638"\ncontents = "BE0101N1"\nmonth = 13', 32, "month must be a whole number"),
     ('source = "scb"\ntable = "TAB638"\ncontents = "BE0101N1"\nselect = { Alder = 16 }', 32,
      "select must name one code per variable"),

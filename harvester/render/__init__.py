@@ -19,7 +19,7 @@ from .numbers import MISSING, excel_format, format_number, format_percent, forma
 from .text import plain
 
 # Each source's name in running text, and as it asks to be cited ("Källa: SCB" is SCB's own wording).
-SOURCE_NAMES = {"kolada": ("Kolada", "Kolada (RKA)"), "scb": ("SCB", "SCB")}
+SOURCE_NAMES = {"kolada": ("Kolada", "Kolada (RKA)"), "scb": ("SCB", "SCB"), "file": ("egen statistik", "egen statistik")}
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
           "november", "december")
 GENDER_WORDS = {"K": "kvinnor", "M": "män"}
