@@ -75,6 +75,7 @@ class Harvest:
         self.batches_ok = 0
         self.batches = 0
         self.sources: list[Source] = []
+        self.covered: frozenset[str] = frozenset()  # KPIs the computed sets' pass fetched for every area wanted
 
     def run(self) -> HarvestResult:
         clock = time.monotonic()
@@ -113,8 +114,9 @@ class Harvest:
                 raise ConfigError(str(exc)) from None
         kolada = KoladaSource(self.client, resolved.kpis, resolved.municipalities, self.started.date())
         self.sources.append(kolada)
-        if resolved.kpis:
-            self._harvest(kolada, Scope(tuple(resolved.kpis), resolved.areas, years), resolved)
+        kpis = tuple(k for k in resolved.kpis if k not in self.covered)  # a recipe's KPI is fetched once, above
+        if kpis:
+            self._harvest(kolada, Scope(kpis, resolved.areas, years), resolved)
         if scb_series and self.scb is not None:
             scb = ScbSource(self.scb, scb_series)
             self.sources.append(scb)
@@ -129,6 +131,7 @@ class Harvest:
         if planned is None:
             return resolved
         self.sources.append(planned.source)
+        self.covered = frozenset(planned.scope.series)
         self._harvest(planned.source, planned.scope, resolved)
         values = similar_sets.staged_values(self.txn, self.root, planned.scope.series)
         return similar_sets.with_sets(self.config, resolved, planned, values)

@@ -41,7 +41,11 @@ def computed_sets(config: Config) -> list[tuple[str, SimilarSpec]]:
 
 
 def plan(config: Config, client: KoladaClient, resolved: Resolved, today: date) -> Plan | None:
-    """What the computed sets need fetched: their KPIs for every kommun, YEARS_BACK years before their years."""
+    """What the computed sets need fetched: their KPIs for every kommun, YEARS_BACK years before their years.
+
+    The scope also covers the config's own areas and years, so a KPI that is both in a recipe and an
+    indicator is fetched once, here (the harvest leaves it out of the indicators' pass).
+    """
     sets = computed_sets(config)
     if not sets:
         return None
@@ -54,9 +58,10 @@ def plan(config: Config, client: KoladaClient, resolved: Resolved, today: date) 
                                f"{'is' if len(missing) == 1 else 'are'} not in Kolada's catalogue "
                                "(find KPIs with `harvester kpi search WORDS`)")
     first = min(min(s.recipe.year or today.year, today.year) for _, s in sets) - YEARS_BACK
-    areas = tuple(kommuner(pd.DataFrame(resolved.municipalities, columns=["id", "title", "type"])))
+    areas = set(kommuner(pd.DataFrame(resolved.municipalities, columns=["id", "title", "type"]))) | set(resolved.areas)
+    years = set(range(first, today.year + 1)) | set(config.years(today))
     return Plan(sets=tuple(sets), source=KoladaSource(client, found, resolved.municipalities, today),
-                scope=Scope(tuple(kpis), areas, tuple(range(first, today.year + 1))),
+                scope=Scope(tuple(kpis), tuple(sorted(areas)), tuple(sorted(years))),
                 kpi_titles={k: str(m.get("title", "")) for k, m in found.items()})
 
 

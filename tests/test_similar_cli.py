@@ -182,3 +182,19 @@ def test_a_computed_default_set_is_fetched_named_and_explained_in_the_report(har
     again = harvester(*args)
     assert again.code == ExitCode.UNCHANGED, again.err  # the same set, the same values: nothing new
     assert store.read_table(out, "groups")["read_at"].nunique() == 1
+
+
+def test_a_recipe_kpi_that_is_also_an_indicator_is_fetched_once_and_stays_quiet(harvester, real_fake, tmp_path) -> None:
+    config = write_config(tmp_path / "sala.toml", home="Sala", groups=(), year_from=2019, kpis=("N01951", "N35001"))
+    config.write_text(config.read_text("utf-8").replace(
+        "[comparison]\n", '[comparison]\nsimilar = { kpis = ["N01951", "N02926"], log = ["N01951"], year = 2022 }\n'),
+        encoding="utf-8")
+    out = tmp_path / "out"
+    args = ("fetch", "--config", str(config), "--api-url", real_fake.base_url, "--output", str(out), "-q")
+    assert harvester(*args).code == ExitCode.OK
+    population = store.read_values(out, ["N01951"])
+    assert population["municipality_id"].nunique() == 291  # every kommun for the recipe, and Riket for the table
+    assert population["period"].min() == 2012  # ten years before the recipe's year, more than [years] asks
+    again = harvester(*args)
+    assert again.code == ExitCode.UNCHANGED, again.err
+    assert store.read_values(out, ["N01951"]).equals(population)
