@@ -250,6 +250,22 @@ def cmd_groups(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_similar(args: argparse.Namespace) -> int:
+    """`harvester similar HOME`: the computed similar kommuner, fetched through the dataset like `fetch`."""
+    from .similar_cli import recipe_of, run_similar
+
+    config = load_config(args.config).with_api_url(args.api_url) if args.config else None
+    recipe, where = recipe_of(args, config)  # a bad recipe costs nothing: checked before any request or file
+    root = Path(args.output) if args.output else output_root(args) if config else OUTPUT_ROOT / "similar"
+    created = _prepare_output(root)
+    try:
+        with run_lock(root), _client(config, args) as client:
+            return run_similar(args, client, root, recipe, where, config)
+    except (ConfigError, NotFound, OSError):
+        _undo_output(root, created)
+        raise
+
+
 def cmd_scb_search(args: argparse.Namespace) -> int:
     """`harvester scb search WORDS`: SCB's table search."""
     from itertools import islice
@@ -344,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         s = inner.add_parser("search", parents=[common, net], help=help_text)
         s.add_argument("words", nargs="+")
         s.set_defaults(func=cmd_search)
+    from .similar_cli import add_similar_parser
+
+    add_similar_parser(sub, [common, net, out], cmd_similar)
     scb = sub.add_parser("scb", help="find SCB tables and their codes for an SCB indicator",
                          description="Find SCB tables (search) and the codes an indicator needs (show).")
     scb_actions = scb.add_subparsers(dest="action", required=True, metavar="ACTION")

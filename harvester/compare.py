@@ -45,6 +45,7 @@ import pandas as pd
 
 from .config import Indicator, MedianTarget, Target
 from .names import RIKET
+from .similar_spec import GROUP_PREFIX as COMPUTED_GROUP
 from .units import kolada_unit
 
 HOME, PEER, RIKET_ROLE = "home", "peer", "riket"
@@ -128,10 +129,16 @@ def _set_title(groups: Sequence[GroupVintage], extras: Sequence[str], names: Map
     return join_sv(parts) if parts else "inga kommuner"
 
 
+def _origin(group: GroupVintage) -> str:
+    """Whose group it is: Kolada's (as Kolada last listed it) or one we computed (docs/similar.md)."""
+    if group.group_id.startswith(COMPUTED_GROUP):
+        return f"beräknade {group.read_at:%Y-%m-%d} ur Koladas värden; avstånd och nyckeltal i bilagan"
+    return f"Koladas kommungrupp {group.group_id}, medlemmar enligt Kolada {group.read_at:%Y-%m-%d}"
+
+
 def _set_description(groups: Sequence[GroupVintage], extras: Sequence[str], peers: Sequence[str], home_id: str,
                      names: Mapping[str, str]) -> str:
-    parts = [f"{g.title} (Koladas kommungrupp {g.group_id}, medlemmar enligt Kolada {g.read_at:%Y-%m-%d})"
-             for g in groups]
+    parts = [f"{g.title} ({_origin(g)})" for g in groups]
     if extras:
         parts.append("tillagda kommuner " + join_sv([names.get(e, e) for e in extras]))
     home_in_group = any(home_id in g.member_ids for g in groups)

@@ -41,7 +41,17 @@ class Validator(Protocol):
 # Extension point: key → parser(validator, raw value, section) returning a frozen, hashable spec of
 # members computed from data. Each parser raises `validator.fail(...)` on bad input.
 MemberParser = Callable[[Validator, Any, str], object]
-MEMBER_KINDS: dict[str, MemberParser] = {}
+
+
+def _similar(v: Validator, raw: Any, section: str) -> object:
+    """`similar = …`: computed similar kommuner (harvester/similar_spec.py; imported here on first use,
+    since the method's errors are config errors and config imports this module)."""
+    from .similar_spec import parse_similar
+
+    return parse_similar(v, raw, section)
+
+
+MEMBER_KINDS: dict[str, MemberParser] = {"similar": _similar}
 
 BASE_KEYS = frozenset({"name", "groups", "municipalities", "riket"})
 

@@ -438,18 +438,18 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
     decimals = raw.get("decimals")
     if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6):
         raise v.fail(f"{name}: decimals must be a whole number from 0 to 6, got {decimals!r}", "indicator", "decimals", i)
+    fill = raw.get("fill")
+    if fill is not None:
+        fill = v.string(fill, f"{name} fill", "indicator", "fill", i)
     rank = raw.get("rank", False)
     if not isinstance(rank, bool):
         raise v.fail(f"{name}: rank must be true or false, got {rank!r}", "indicator", "rank", i)
     if rank and direction == "none":
         raise v.fail(f'{name}: rank = true needs direction = "lower" or "higher" (which way is better)',
                      "indicator", "rank", i)
-    fill = raw.get("fill")
-    if fill is not None:
-        fill = v.string(fill, f"{name} fill", "indicator", "fill", i)
     common = dict(id=ind_id, label=label, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
-                  gender=gender, unit=unit, decimals=decimals, rank=rank, fill=fill,
-                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i))
+                  gender=gender, unit=unit, decimals=decimals, rank=rank,
+                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i), fill=fill)
     if "ratio" in raw:
         return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
     source = raw.get("source", "kolada")

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
-from . import __version__, schema, store
+from . import __version__, schema, similar_sets, store
 from .config import Config, ConfigError
 from .errors import SourceError, UpstreamUnavailable
 from .merge import Slice, losses_suspicious, merge_values
@@ -75,6 +75,7 @@ class Harvest:
         self.batches_ok = 0
         self.batches = 0
         self.sources: list[Source] = []
+        self.covered: frozenset[str] = frozenset()  # KPIs the computed sets' pass fetched for every area wanted
 
     def run(self) -> HarvestResult:
         clock = time.monotonic()
@@ -98,6 +99,7 @@ class Harvest:
             self.result.failures.append(f"Kolada's catalogue could not be read: {exc}")
             self._finish()
             return
+        resolved = self._computed_sets(resolved)
         scb_series = self._resolve_scb()  # a config error here still costs nothing: nothing is fetched yet
         for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
             self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
@@ -112,8 +114,9 @@ class Harvest:
                 raise ConfigError(str(exc)) from None
         kolada = KoladaSource(self.client, resolved.kpis, resolved.municipalities, self.started.date())
         self.sources.append(kolada)
-        if resolved.kpis:
-            self._harvest(kolada, Scope(tuple(resolved.kpis), resolved.areas, years), resolved)
+        kpis = tuple(k for k in resolved.kpis if k not in self.covered)  # a recipe's KPI is fetched once, above
+        if kpis:
+            self._harvest(kolada, Scope(kpis, resolved.areas, years), resolved)
         if scb_series and self.scb is not None:
             scb = ScbSource(self.scb, scb_series)
             self.sources.append(scb)
@@ -121,6 +124,17 @@ class Harvest:
         if self.batches_ok or not self.batches:
             self._stage_catalogue(resolved, scb_series, files)
         self._finish()
+
+    def _computed_sets(self, resolved: Resolved) -> Resolved:
+        """Computed comparison sets (docs/similar.md): their KPIs for every kommun first, then their members join."""
+        planned = similar_sets.plan(self.config, self.client, resolved, self.started.date())
+        if planned is None:
+            return resolved
+        self.sources.append(planned.source)
+        self.covered = frozenset(planned.scope.series)
+        self._harvest(planned.source, planned.scope, resolved)
+        values = similar_sets.staged_values(self.txn, self.root, planned.scope.series)
+        return similar_sets.with_sets(self.config, resolved, planned, values)
 
     def _resolve_scb(self) -> list[CheckedSeries]:
         """The SCB series checked against their tables; an unavailable SCB costs its series only."""

@@ -21,16 +21,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import compare, store, units
+from . import compare, robustness, store, units
 from .config import Config, Indicator, Target
 from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
-from .render import MONTHS, Origin, build_document, chart_source, build_overview, indicator_title
+from .render import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.reach import Reach, reach_words, widen
 from .render.charts import ChartRenderer
 from .render.docx import render_docx
 from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown
+from .similar_report import appendices, group_ids
 from .render.xlsx import render_workbook
 
 TABLES_DIR, CHARTS_DIR = "tables", "charts"
@@ -197,7 +198,7 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
                  today: dt.date | None = None) -> ReportResult:
     """Compute every indicator of `config` from the dataset under `root` and write the outputs there.
 
-    Writes benchmark.parquet/.csv, peers.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
+    Writes benchmark.parquet/.csv, peers.parquet, robustness.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
     tables/benchmark.xlsx (the overview first), charts/<indicator>.png (no chart for an indicator
     without any home value), report.docx and report.html. With `revised_since`, the tables note every
     shown value the source revised on or after that date. Raises ReportError when the dataset is
@@ -237,6 +238,8 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     years = config.years(today)
 
     notes: list[str] = []
+    robust: list[pd.DataFrame] = []
+    overview_notes: list[str] = []
     benches, docs, shown_units, decimals, ranks = [], [], [], [], []
     sources: dict[str, None] = {}
     reach: Reach = {}
@@ -267,6 +270,10 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
                                  decimals=places, riket=riket, revised=revised,
                                  checked=last_check.date() if last_check is not None else None,
                                  changed=_changed(own, ind.kpi), origin=sourced.origin, ranked=ranked)
+            stands = robustness.positions(own, ind, home_id, robustness.comparisons(peers_set, riket_id))
+            robust.append(stands)
+            doc = _with_note(doc, robustness.sentence(stands, home_title, places))
+            overview_notes.append(robustness.sentence(stands, home_title, places).replace("Robusthet", ind.label, 1))
             staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
             staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
             if latest is None:
@@ -299,6 +306,9 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     overview = build_overview(overview_years, overview_rows, home_title=home_title, comparisons=used,
                               units=shown_units, decimals=decimals, indicators=list(config.indicators), ranked=ranks,
                               sources=tuple(sources), reach=reach_words(reach))
+    for note in overview_notes:
+        overview = _with_note(overview, note)
+    staged.put("robustness.parquet", _parquet(pd.concat(robust, ignore_index=True)))
     staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/overview.html", render_html(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/benchmark.xlsx", render_workbook(docs, overview))
@@ -310,9 +320,19 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
         staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
     title, subtitle = _title(home_title, compare.join_sv(list(dict.fromkeys(c.title for c in used))), reach, today,
                              tuple(sources))
-    staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, docs, drawn))
-    staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, docs, drawn))
+    sections = [*docs, *appendices(root, config.used_comparisons, home_id, titles, kpi_titles)]
+    staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, sections, drawn))
+    staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, sections, drawn))
     return tuple(notes)
+
+
+def _with_note(doc: Document, note: str) -> Document:
+    """`doc` with one footnote more (none when `note` is empty), before the source line, which stays last."""
+    if not note:
+        return doc
+    notes = list(doc.footnotes)
+    at = len(notes) - 1 if notes and notes[-1].startswith("Källa:") else len(notes)
+    return replace(doc, footnotes=(*notes[:at], note, *notes[at:]))
 
 
 def _title(home_title: str, comparison: str, reach: Reach, today: dt.date,
@@ -348,7 +368,8 @@ def _comparison_sets(config: Config, root: Path, municipalities: pd.DataFrame, h
     for spec in config.used_comparisons:
         extra_ids = [_resolve(m, municipalities, f"[{spec.section}] municipalities", fetch) for m in spec.municipalities]
         try:
-            sets[spec.key] = compare.comparison_set(groups, spec.groups, extra_ids, home_id, titles, spec.name)
+            sets[spec.key] = compare.comparison_set(groups, [*spec.groups, *group_ids(spec)], extra_ids, home_id,
+                                                    titles, spec.name)
         except ValueError as exc:
             raise ReportError(f"{exc}: run {fetch} first") from None
     return sets

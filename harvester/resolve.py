@@ -215,23 +215,28 @@ def _same_row(old: pd.Series, new: pd.Series, columns: list[str]) -> bool:
 
 
 def groups_table(stored: pd.DataFrame, groups: list[dict[str, Any]], read_at: pd.Timestamp) -> pa.Table:
-    """Stored vintages plus a new one for each group whose title or members changed.
+    """Stored vintages plus a new one for each group whose title, members or recipe changed.
 
     Kolada keeps a group's id while its members change; a plan read years later must say which
     municipalities were meant, so each change is kept as a vintage (rows with a new `read_at`).
+    A computed set (harvester/similar_spec.py) also carries its `recipe` and each member's
+    `distance`; a distance that moves with a revised value alone makes no new vintage.
     """
     new_rows = []
     for group in groups:
         gid = str(group["id"])
         members = sorted((str(m["member_id"]), str(m.get("member_title", ""))) for m in group.get("members", []))
+        distance = {str(m["member_id"]): m.get("distance") for m in group.get("members", [])}
+        recipe = group.get("recipe")
         mine = stored[stored["group_id"] == gid]
         if len(mine):
             latest = mine[mine["read_at"] == mine["read_at"].max()]
             same_title = set(latest["title"]) == {group.get("title")}
-            if same_title and sorted(zip(latest["member_id"], latest["member_title"])) == members:
+            same_recipe = set(latest["recipe"].fillna("")) == {recipe or ""}
+            if same_title and same_recipe and sorted(zip(latest["member_id"], latest["member_title"])) == members:
                 continue
         new_rows += [{"group_id": gid, "title": group.get("title"), "member_id": mid, "member_title": mtitle,
-                      "read_at": read_at} for mid, mtitle in members]
+                      "read_at": read_at, "distance": distance[mid], "recipe": recipe} for mid, mtitle in members]
     frame = pd.concat([stored, pd.DataFrame(new_rows, columns=schema.GROUPS.names)], ignore_index=True) if new_rows else stored
     return schema.to_arrow(frame.sort_values(["group_id", "read_at", "member_id"], kind="stable"), schema.GROUPS)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-SCHEMA_VERSION = 4  # 2: `source` in values (Kolada and SCB side by side); 3: the `series` table; 4: own files in it
+SCHEMA_VERSION = 5  # 2: `source` in values (Kolada and SCB side by side); 3: the `series` table; 4: own files in it;
+# 5: `distance` and `recipe` in groups (computed similar sets)
 UTC_TS = pa.timestamp("us", tz="UTC")
 KEY = ["kpi", "municipality_id", "period", "gender"]
 
@@ -54,6 +55,8 @@ GROUPS = pa.schema([
     ("member_id", pa.string()),
     ("member_title", pa.string()),
     ("read_at", UTC_TS),
+    ("distance", pa.float64()),  # computed sets only (docs/similar.md): the member's distance to the home
+    ("recipe", pa.string()),  # computed sets only: the recipe as JSON; null for Kolada's groups
 ])
 
 # What each non-Kolada series id stands for, SCB's and own files' (Kolada's KPIs are described in `kpis`).

@@ -307,7 +307,8 @@ def test_comparison_sets_per_indicator_and_targets_in_words(tmp_path: Path) -> N
     (('target = "median"', 'target = { text = "x", value = 3 }'), 29, "a target in words is written alone"),
     (('target = "median"', 'rank = true'), 29, 'rank = true needs direction = "lower" or "higher"'),
     (('name = "jämförbara kommuner"', 'name = 3'), 7, "[comparison] name must be a text"),
-    (('riket = false', 'riket = false\nsimilar = 3'), 13, "unknown key 'similar' in [comparisons.arbetsmarknad]"),
+    (('riket = false', 'riket = false\nsimliar = 3'), 13,
+     "unknown key 'simliar' in [comparisons.arbetsmarknad] (did you mean 'similar'?)"),
 ])
 def test_comparison_set_and_target_mistakes_name_the_line(tmp_path: Path, edit: tuple[str, str], line: int,
                                                           expected: str) -> None:

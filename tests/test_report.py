@@ -84,7 +84,7 @@ def report(tmp_path_factory):
 
 def test_every_file_is_written_and_listed(report):
     root, result = report
-    expected = {"benchmark.parquet", "benchmark.csv", "peers.parquet", "tables/benchmark.xlsx",
+    expected = {"benchmark.parquet", "benchmark.csv", "peers.parquet", "robustness.parquet", "tables/benchmark.xlsx",
                 *(f"tables/{i}.{ext}" for i in ("missbruk", "familjehem-flickor", "saknas") for ext in ("md", "html")),
                 "charts/missbruk.png", "charts/familjehem-flickor.png", "tables/overview.md", "tables/overview.html",
                 "report.docx", "report.html"}
