@@ -184,6 +184,8 @@ def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_i
     ranked = rows["role"].isin([HOME, PEER]) & rows["value"].notna()
     rows["rank"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     rows["rank_of"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    # A year where the home alone has a value (one filled from the author's own figures) ranks nothing: "1 av 1".
+    ranked &= rows.loc[ranked].groupby("period")["value"].transform("count").reindex(rows.index).fillna(0) >= 2
     if ranking and indicator.direction != "none" and ranked.any():
         by_year = rows.loc[ranked].groupby("period")["value"]
         rows.loc[ranked, "rank"] = by_year.rank(method="min", ascending=indicator.direction == "lower").astype("Int64")
@@ -276,13 +278,21 @@ def quartile(rank: object, rank_of: object) -> str | None:
 
 
 def latest_year(bench: pd.DataFrame) -> int | None:
-    """The latest year with a home value: the year the latest-year comparison is made on.
+    """The year the latest-year comparison is made on: the latest in which the home and the set both
+    have values, else the home's latest year.
 
     Not the latest year anyone has: a plan compares its own latest figure, and survey-based KPIs
-    that are not published every year would otherwise compare the peers' year with nothing.
+    that are not published every year would otherwise compare the peers' year with nothing. Nor a
+    year the home has alone (a figure from the author's own file, a year the peers are not yet
+    published for): a table of the home beside empty cells compares nothing. The overview still
+    shows that newer figure as the home's latest value.
     """
-    years = bench.loc[bench["home_value"].notna(), "period"]
-    return int(years.max()) if len(years) else None
+    home = bench["home_value"].notna()
+    for rows in (home & bench["peer_median"].notna(), home):
+        years = bench.loc[rows, "period"]
+        if len(years):
+            return int(years.max())
+    return None
 
 
 def unit_of(indicator: Indicator, kpi_title: str | None, source_unit: str | None = None) -> str:
@@ -408,13 +418,12 @@ def overview(benches: Sequence[pd.DataFrame], indicators: Sequence[Indicator],
     rows = []
     for bench, ind in zip(benches, indicators):
         home = bench.loc[bench["home_value"].notna()].set_index("period")
-        latest = bench[bench["is_latest"]]
+        latest = bench.loc[bench["home_value"].notna()].tail(1)  # the home's newest, compared or not
         row: dict[str, object] = {"indicator": ind.id, "label": ind.label, "kpi": ind.kpi}
         row |= {f"value_{y}": float(home["home_value"].get(y, float("nan"))) for y in years}
         row["home_missing"] = latest.empty
-        compared = latest[latest["peer_median"].notna()]
-        for fallback in (bench["home_value"].notna() & bench["peer_median"].notna(), bench["peer_median"].notna()):
-            compared = compared if len(compared) else bench.loc[fallback].tail(1)
+        compared = bench[bench["is_latest"] & bench["peer_median"].notna()]
+        compared = compared if len(compared) else bench.loc[bench["peer_median"].notna()].tail(1)
         if compared.empty:
             rows.append(row | {"latest_year": int(latest["period"].iloc[0]) if len(latest) else pd.NA,
                                "latest_value": latest["home_value"].iloc[0] if len(latest) else float("nan"),

@@ -344,3 +344,18 @@ def test_overview_compares_in_the_latest_year_the_set_has_a_median() -> None:
     row = compare.overview([bench], [indicator()])[1].iloc[0]
     assert (row["latest_year"], row["latest_value"], row["compared_year"], row["median"]) == (2023, 85.0, 2022, 95.0)
     assert (row["rank"], row["rank_of"]) == (1, 3)
+
+
+def test_a_year_the_home_has_alone_is_neither_ranked_nor_the_year_compared() -> None:
+    """The author's own 2023 figure beside peers published to 2022: the latest-year table compares 2022
+    (a table of the home beside empty cells compares nothing), and 2023 is not "1 av 1"."""
+    values = values_frame({HOME: {2021: 100, 2022: 90, 2023: 85}, "0201": {2021: 70, 2022: 90},
+                           "0202": {2021: 90, 2022: 100}})
+    bench = compare.benchmark(values, indicator(), HOME, ["0201", "0202"])
+    assert compare.latest_year(bench) == 2022
+    assert list(bench.loc[bench["is_latest"], "period"]) == [2022]
+    alone = one_year(bench, 2023)
+    assert pd.isna(alone["rank"]) and pd.isna(alone["rank_of"]) and pd.isna(alone["quartile"])
+    assert (one_year(bench, 2022)["rank"], one_year(bench, 2022)["rank_of"]) == (1, 3)
+    peers = compare.peer_values(values, indicator(), HOME, ["0201", "0202"])
+    assert peers.loc[peers["period"] == 2023, "rank"].isna().all()

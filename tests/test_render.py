@@ -173,6 +173,19 @@ def test_no_home_values_still_shows_the_group_and_says_so():
     assert "Inget värde i Kolada för Hemby" in render_html(doc) and "Inget värde" in render_markdown(doc)
 
 
+def test_a_newer_year_the_home_has_alone_stays_in_the_series_and_the_latest_table_compares_the_year_before():
+    """The author's own figure for a year Kolada has not published: the series shows it, the latest-year
+    table compares the last year both have, and its caption says why that is not the home's latest."""
+    newest = int(VALUES["period"].max()) + 1
+    extra = VALUES[(VALUES["municipality_id"] == HOME)].tail(1).assign(period=newest, value=999.0)
+    doc = document(COST, pd.concat([VALUES, extra.astype(VALUES.dtypes.to_dict())], ignore_index=True))
+    series, latest = doc.tables
+    assert series.rows[-1].cells[0].text == str(newest) and series.rows[-1].cells[1].text == "999"
+    assert series.rows[-1].cells[4].text == MISSING  # no rank alone
+    assert latest.caption == f"Senaste år med värden för både Hemby och jämförelsegruppen: {newest - 1}"
+    assert len([r for r in latest.rows if r.cells[2].text != MISSING]) > 2
+
+
 def test_sheet_names_are_short_unique_and_legal():
     long = "a" * 40
     names = sheet_names([long, long, "x[1]:y", "Kostnad", "kostnad"])

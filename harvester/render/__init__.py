@@ -238,8 +238,13 @@ def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicat
                     SUMMARY_STYLE))
     if riket:
         rows.append(Row(blank + (Cell("Riket"), _number_cell(latest_row["riket"], decimals)), SUMMARY_STYLE))
-    caption = (f"Senaste år med värde för {home_title}: {year}" if pd.notna(latest_row["home_value"])
-               else f"Jämförelsegruppens senaste år med värde: {year} ({home_title} saknar värde)")
+    home = peers[(peers["role"] == HOME) & peers["value"].notna()]
+    if pd.isna(latest_row["home_value"]):
+        caption = f"Jämförelsegruppens senaste år med värde: {year} ({home_title} saknar värde)"
+    elif (home["period"] > year).any():  # a newer figure the home has alone: in the series table above
+        caption = f"Senaste år med värden för både {home_title} och jämförelsegruppen: {year}"
+    else:
+        caption = f"Senaste år med värde för {home_title}: {year}"
     return Table(caption, tuple(columns), tuple(rows))
 
 
