@@ -10,7 +10,9 @@ Definitions, chosen once here so that tables, charts and the analysts' files agr
   the peers that have a value for the year.
 - `rank`: 1 = best by the indicator's `direction`; rank = 1 + the number of ranked municipalities
   that are strictly better, so ties share the better rank. `rank_of` = how many were ranked.
-  No rank when `direction = "none"`.
+  No rank when `direction = "none"`, nor in a year where fewer than two of them have a value.
+- `is_latest` marks the year the latest-year comparison is made on: the last year in which the home
+  and the set both have values, else the home's last year (`latest_year`).
 - `percentile`: 100 × (peers with a value that the home municipality is strictly better than) /
   (peers with a value), 0–100; none without a rank or without peers.
 - Quartiles `peer_q1`, `peer_q3`: pandas' default linear interpolation (numpy "linear", Excel
