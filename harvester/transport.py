@@ -5,8 +5,8 @@ the wire so cache hits are free), how to survive (tenacity retries on resets, ti
 Retry-After and 5xx within a time budget; a host that does not resolve or refuses connections
 gets a short budget of its own), how long an answer may take and how large it may be (so a server
 that trickles or never stops cannot keep a nightly job alive), where we let ourselves be
-redirected (never to another host), and what counts as JSON (strictly: `NaN` is not a number we
-store). Sources (Kolada, SCB) add only their envelopes and paging on top.
+redirected (never to another host), and what counts as JSON (strictly, by `harvester.jsonguard`).
+Sources (Kolada, SCB) add only their envelopes and paging on top.
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 from . import __version__
 from .errors import BadResponse, RequestRefused, TransientError, Unreachable, UpstreamUnavailable
 from .httpcache import CACHE_ERRORS, cached_session
+from .headerdeadline import POOLS, set_deadline
+from .jsonguard import strict_json
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +127,26 @@ class PoliteAdapter(HTTPAdapter):
         self.stats = stats
         self.limits = limits
 
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(POOLS)  # the deadline covers the headers too
+
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         self.limiter.wait()
         self.stats.network += 1
         log.debug("%s %s", request.method, request.url)
         started = time.monotonic()
         kwargs["stream"] = True
-        response = super().send(request, **kwargs)
+        set_deadline(started + self.limits.deadline)
+        try:
+            response = super().send(request, **kwargs)
+        except requests.ConnectionError:
+            if time.monotonic() - started >= self.limits.deadline:
+                raise TransientError(f"no headers after {self.limits.deadline:g} s (a stalled or trickling "
+                                     "server)", request.url) from None
+            raise
+        finally:
+            set_deadline(None)
         try:
             response._content = self._body(response, started)  # noqa: SLF001 - requests' own cache slot
         finally:
@@ -181,15 +196,6 @@ def _retry_after(response: requests.Response) -> float | None:
         log.debug("ignoring an unreadable Retry-After %r", raw)
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"the non-JSON literal {name}")
-
-
-def strict_json(content: bytes) -> Any:
-    """Parse JSON as the standard defines it: NaN and Infinity are not numbers we accept."""
-    return json.loads(content, parse_constant=_reject_constant)
 
 
 def _network_reason(exc: BaseException) -> str:

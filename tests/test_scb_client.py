@@ -307,8 +307,7 @@ def test_recorded_config_gives_the_limits_and_sets_the_call_quota(shared_scb: Pa
     with Replay([(r"/config", [json.dumps(broken).encode(), json.dumps(impossible).encode()])]) as replay:
         with pytest.raises(BadResponse, match="no maxDataCells"):
             client(replay.base_url).limits()
-        with pytest.raises(BadResponse, match="impossible limits"):
-            client(replay.base_url).limits()
+        assert client(replay.base_url).limits().calls == 1  # clamped with a WARNING (test_hostile_round3_answers)
 
 
 def test_search_reads_recorded_pages_and_follows_next_onto_our_server(shared_scb: Path,

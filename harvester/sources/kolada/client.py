@@ -7,10 +7,10 @@ items per page, the `{values, count, next_url}` envelope, and a listing that mus
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -19,6 +19,7 @@ from ...errors import BadResponse, TransientError
 from ...transport import CacheRules, Limits, RateLimiter, SourceClient, Transport
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PER_PAGE = 5000
 MAX_IDS = 25  # Kolada refuses more ids than this in one dimension
@@ -50,6 +51,22 @@ def check_envelope(body: Any, url: str) -> tuple[list[Any], str | None]:
     return values, next_url or None
 
 
+def catalogue_items(values: list[Any], url: str) -> list[Any]:
+    """A catalogue page (KPIs, municipalities, groups): objects with a string `id`, checked while the answer
+    can still leave the cache (a non-object item once broke every run for 20 hours)."""
+    for item in values:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("title", ""), str):
+            raise BadResponse(f"Kolada's catalogue holds an item without a string id and title: {str(item)[:200]}", url)
+    return values
+
+
+def nonempty(values: list[Any], url: str) -> list[Any]:
+    """A catalogue that can never be empty (the municipalities): an empty one is a broken answer."""
+    if not values:
+        raise BadResponse("Kolada's municipality list is empty", url)
+    return catalogue_items(values, url)
+
+
 class KoladaClient(SourceClient):
     """Reads lists from Kolada v3, following `next_url` and obeying the rules above."""
 
@@ -72,30 +89,35 @@ class KoladaClient(SourceClient):
     def session(self) -> requests.Session:
         return self.transport.session
 
-    def get_page(self, url: str, params: Mapping[str, Any] | None = None,
-                 fresh: bool = False) -> tuple[list[Any], str | None]:
-        """One page as (values, next_url), retried on transient failures and on a miscounted page."""
-        return self.transport.request_json(url, params, validate=check_envelope, fresh=fresh)
+    def get_page(self, url: str, params: Mapping[str, Any] | None = None, fresh: bool = False,
+                 shape: Callable[[list[Any], str], T] = catalogue_items) -> tuple[list[Any], str | None, T]:
+        """One page as (values, next_url, shape(values)), retried on transient failures and on a miscounted
+        page. `shape` checks the items inside the validation, so an unusable page is forgotten by the cache."""
+        def validate(body: Any, url: str) -> tuple[list[Any], str | None, T]:
+            values, next_url = check_envelope(body, url)
+            return values, next_url, shape(values, url)
+        return self.transport.request_json(url, params, validate=validate, fresh=fresh)
 
     def pages(self, path: str, params: Mapping[str, Any] | None = None, fresh: bool = False,
-              max_items: int = MAX_CATALOGUE_ITEMS, read: list[str] | None = None) -> Iterator[list[Any]]:
+              max_items: int = MAX_CATALOGUE_ITEMS, read: list[str] | None = None,
+              shape: Callable[[list[Any], str], T] = catalogue_items) -> Iterator[T]:
         """Yield the `values` of every page, following next_url until it is null, empty or missing.
 
         `max_items` is the most the listing can honestly hold (the planner's bound for data). A
         server that offers more items than that, more pages than that many items fill at its page
         size (with a margin), or an empty page that points to another, is running away, not paging.
-        `read` collects the URL of every page, for `forget`.
+        `read` collects the URL of every page, for `forget`. Each page is yielded as `shape` made it.
         """
         url = self.url(path)
         query: dict[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
         seen: set[str] = set()
         items, page_size = 0, 0
         while True:
-            values, next_url = self.get_page(url, query, fresh)
+            values, next_url, shaped = self.get_page(url, query, fresh, shape)
             current = requests.Request("GET", url, params=query).prepare().url or url
             if read is not None:
                 read.append(current)
-            yield values
+            yield shaped
             if not next_url:
                 return
             seen.add(current)
@@ -109,8 +131,9 @@ class KoladaClient(SourceClient):
                                   f"{'included' if not values else 'none'}) beyond the {max_items} items this listing "
                                   "can hold; giving up on a runaway listing", current)
 
-    def get_all(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
-        return [item for page in self.pages(path, params) for item in page]
+    def get_all(self, path: str, params: Mapping[str, Any] | None = None,
+                shape: Callable[[list[Any], str], list[Any]] = catalogue_items) -> list[Any]:
+        return [item for page in self.pages(path, params, shape=shape) for item in page]
 
     # --- catalogue -----------------------------------------------------------------------------
     def kpis(self, ids: list[str] | None = None) -> list[dict[str, Any]]:
@@ -123,7 +146,7 @@ class KoladaClient(SourceClient):
         return self.get_all("kpi", {"title": words})
 
     def municipalities(self) -> list[dict[str, Any]]:
-        return self.get_all("municipality")
+        return self.get_all("municipality", shape=nonempty)
 
     def search_municipalities(self, words: str) -> list[dict[str, Any]]:
         return self.get_all("municipality", {"title": words})

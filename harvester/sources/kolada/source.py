@@ -79,9 +79,8 @@ class KoladaSource:
         read = self._read.setdefault(batch.series, [])
         for query in batch.work.queries:
             limit = query.max_items(served.areas_served, served.years_served)
-            for page in self.client.pages(query.path, query.params, fresh=query.from_date is not None, max_items=limit,
-                                          read=read):
-                yield rows_from_items(page, self.client.url(query.path), areas, years)
+            yield from self.client.pages(query.path, query.params, fresh=query.from_date is not None, max_items=limit,
+                                         read=read, shape=lambda page, url: rows_from_items(page, url, areas, years))
 
     def forget(self, batch: Batch) -> None:
         self.client.forget(self._read.pop(batch.series, []))

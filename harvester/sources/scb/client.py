@@ -9,7 +9,7 @@ the page links of the table search, and problem+json refusals.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +32,9 @@ MAX_SEARCH_PAGES = 50
 SEARCH_PAGE_SIZE = 100
 # SCB's published limits, used until /config is read (it is exempt from the call quota).
 DEFAULT_CELLS, DEFAULT_CALLS, DEFAULT_WINDOW = 150_000, 30, 10.0
+# What we believe of /config: a server asking for an hour per call, or allowing one cell per answer, is
+# misconfigured, and obeying it would stall or break a nightly run. Outside these, a WARNING and the bound.
+CELLS_RANGE, CALLS_RANGE, WINDOW_RANGE = (100, 1_000_000), (1, 1_000), (1.0, 60.0)
 # Metadata and search answers are kept (metadata is read again when the table's fresh `updated` stamp
 # says it is older). Data is never answered from the cache: the harvest asks for it only when the
 # stamp says the table changed, and a cached answer from before the revision would hide it.
@@ -83,11 +86,14 @@ class ScbClient(SourceClient):
                                    offline_hint=OFFLINE_HINT)
         self._limits: ServerLimits | None = None
 
-    def _json(self, path: str, params: Mapping[str, Any] | None = None, *, fresh: bool = False) -> Any:
+    def _json(self, path: str, params: Mapping[str, Any] | None = None, *, fresh: bool = False,
+              shape: Callable[[Any, str], Any] | None = None) -> Any:
+        """An object from SCB, made into what `shape` makes of it inside the validation, so an answer
+        `shape` refuses leaves the cache."""
         def accept(body: Any, url: str) -> Any:
             if not isinstance(body, dict):
                 raise BadResponse("SCB answered JSON that is not an object", url)
-            return body
+            return shape(body, url) if shape else body
         return self.transport.request_json(self.url(path), {"lang": LANG, **(params or {})}, validate=accept,
                                            fresh=fresh)
 
@@ -95,14 +101,13 @@ class ScbClient(SourceClient):
         """The server's limits from /config (read once per run); the call quota goes to the rate limiter."""
         if self._limits is None:
             body = self._json("config", fresh=True)
-            try:
-                limits = ServerLimits(int(body["maxDataCells"]), int(body["maxCallsPerTimeWindow"]),
-                                      float(body["timeWindow"]))
-            except (KeyError, TypeError, ValueError):
-                raise BadResponse("SCB's /config has no maxDataCells, maxCallsPerTimeWindow and timeWindow",
-                                  self.url("config")) from None
-            if min(limits.max_cells, limits.calls) < 1 or limits.window <= 0:
-                raise BadResponse(f"SCB's /config announces impossible limits {limits}", self.url("config"))
+            names = ("maxDataCells", "maxCallsPerTimeWindow", "timeWindow")
+            if not all(type(body.get(n)) in (int, float) for n in names):
+                raise BadResponse("SCB's /config has no maxDataCells, maxCallsPerTimeWindow and timeWindow numbers",
+                                  self.url("config"))
+            limits = ServerLimits(int(_clamp(body, "maxDataCells", CELLS_RANGE)),
+                                  int(_clamp(body, "maxCallsPerTimeWindow", CALLS_RANGE)),
+                                  float(_clamp(body, "timeWindow", WINDOW_RANGE)))
             self.limiter.obey(limits.calls, limits.window)
             log.debug("SCB limits: %d cells per answer, %d calls per %g s", *(limits.max_cells, limits.calls,
                                                                              limits.window))
@@ -116,9 +121,9 @@ class ScbClient(SourceClient):
     def metadata(self, table_id: str, updated: str | None = None) -> TableMeta:
         """The table's metadata; asked again past the cache when it is older than the entry's `updated`."""
         path = f"tables/{quote(table_id, safe='')}/metadata"
-        meta = parse_metadata(self._json(path), self.url(path))
+        meta = self._json(path, shape=parse_metadata)
         if updated and meta.updated != updated:
-            meta = parse_metadata(self._json(path, fresh=True), self.url(path))
+            meta = self._json(path, fresh=True, shape=parse_metadata)
         return meta
 
     def search(self, words: str = "", past_days: int | None = None) -> Iterator[dict[str, Any]]:
@@ -148,6 +153,14 @@ class ScbClient(SourceClient):
         else:
             body = selection_body(selection)
         return self.transport.request_json(url, validate=decode, body=body, fresh=True), url
+
+
+def _clamp(body: dict[str, Any], name: str, bounds: tuple[float, float]) -> float:
+    value, (low, high) = body[name], bounds
+    if not low <= value <= high:
+        log.warning("SCB's /config says %s = %s; using %g instead (we accept %g to %g)", name, value,
+                    min(max(value, low), high), low, high)
+    return min(max(value, low), high)
 
 
 def _search_page(body: Any, url: str) -> dict[str, Any]:

@@ -16,6 +16,14 @@ import pandas as pd
 from ...errors import BadResponse, TransientError
 
 MISSING_MARKS = frozenset({".", "..", "..."})  # PX's "not available" marks; other marks (e.g. "p") keep the value
+MAX_CELLS = 10_000_000  # far above the most /config may allow (client.CELLS_RANGE): checked before allocating
+NUMBERS = (int, float, type(None))  # a boolean or a string is not a figure, whatever float() makes of it
+
+
+def _number(value: Any, url: str) -> Any:
+    if type(value) not in NUMBERS:
+        raise BadResponse(f"SCB's answer has a value that is not a number ({value!r})", url)
+    return value
 
 
 def _codes_by_position(body: dict[str, Any], var: str, size: int, url: str) -> np.ndarray:
@@ -46,19 +54,15 @@ def _values(raw: Any, cells: int, url: str) -> np.ndarray:
         out = np.full(cells, np.nan)
         for key, value in raw.items():
             position = _position(key, cells, "value", url)
-            try:
-                out[position] = np.nan if value is None else float(value)
-            except (TypeError, ValueError):
-                raise BadResponse(f"SCB's answer has a value that is not a number ({value!r})", url) from None
+            out[position] = np.nan if _number(value, url) is None else float(value)
         return out
     if not isinstance(raw, list):
         raise BadResponse("SCB's answer has no value array", url)
     if len(raw) != cells:  # a cut-off or miscounted answer: worth asking again
         raise TransientError(f"SCB's answer holds {len(raw)} values for {cells} cells", url)
-    try:
-        return np.array(raw, dtype=float)  # null → NaN
-    except (TypeError, ValueError) as exc:
-        raise BadResponse(f"SCB's answer has a value that is not a number ({exc})", url) from None
+    for value in raw:
+        _number(value, url)
+    return np.array(raw, dtype=float)  # null → NaN
 
 
 def _status(raw: Any, cells: int, url: str) -> np.ndarray:
@@ -87,6 +91,8 @@ def decode(body: Any, url: str) -> pd.DataFrame:
             or not all(isinstance(s, int) and s >= 0 for s in sizes)):
         raise BadResponse("SCB's answer has no matching id and size lists", url)
     cells = math.prod(sizes)
+    if cells > MAX_CELLS:
+        raise BadResponse(f"SCB's answer claims {cells} cells, more than the {MAX_CELLS} any answer may hold", url)
     values = _values(body.get("value"), cells, url)
     status = _status(body.get("status"), cells, url)
     values[np.isin(status, list(MISSING_MARKS))] = np.nan

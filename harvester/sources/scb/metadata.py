@@ -73,6 +73,20 @@ class TableMeta:
         return any("K" in c for c in self.time_variable.codes)
 
 
+MAX_DECIMALS = 6  # more than any published figure has; a unit claiming 10**9 once broke every compare
+
+
+def _text(value: Any, what: str, url: str) -> str:
+    """A label, code or stamp: text as JSON-stat says, never a list or object made into text by str()."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadResponse(f"SCB metadata: {what} is not text ({str(value)[:80]})", url)
+    return str(value)
+
+
+def _decimals(value: Any) -> int | None:
+    return value if type(value) is int and 0 <= value <= MAX_DECIMALS else None
+
+
 def _str_map(value: Any, what: str, url: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadResponse(f"SCB metadata: {what} is not an object", url)
@@ -92,9 +106,13 @@ def parse_metadata(body: Any, url: str) -> TableMeta:
         index = _str_map(category.get("index"), f"{code}.category.index", url)
         labels = category.get("label") or {}
         extension = dim.get("extension") or {}
+        if not all(type(p) is int for p in index.values()):
+            raise BadResponse(f"SCB metadata: {code}.category.index holds a position that is not a number", url)
         ordered = tuple(sorted(index, key=lambda c: index[c]))
-        variables.append(Variable(code=str(code), label=str(dim.get("label", code)), codes=ordered,
-                                  labels={str(k): str(v) for k, v in labels.items()},
+        labels = _str_map(labels, f"{code}.category.label", url)
+        variables.append(Variable(code=_text(code, "a variable code", url),
+                                  label=_text(dim.get("label", code), f"{code}.label", url), codes=ordered,
+                                  labels={k: _text(v, f"a label of {code}", url) for k, v in labels.items()},
                                   elimination=bool(extension.get("elimination", False)),
                                   elimination_code=extension.get("eliminationValueCode")))
     role = body.get("role") or {}
@@ -107,10 +125,10 @@ def parse_metadata(body: Any, url: str) -> TableMeta:
         raw_units = dimension[contents.code]["category"].get("unit") or {}
         for code, unit in raw_units.items():
             if isinstance(unit, dict):
-                decimals = unit.get("decimals")
-                units[str(code)] = Unit(base=str(unit.get("base", "")),
-                                        decimals=decimals if isinstance(decimals, int) else None)
+                units[str(code)] = Unit(base=_text(unit.get("base", ""), f"the unit of {code}", url),
+                                        decimals=_decimals(unit.get("decimals")))
     px = (body.get("extension") or {}).get("px") or {}
-    return TableMeta(id=str(px.get("tableid") or px.get("matrix") or ""), label=str(body.get("label", "")),
-                     updated=str(body.get("updated", "")), variables=tuple(variables), time=str(time), units=units,
-                     notes=tuple(str(n) for n in body.get("note") or ()))
+    return TableMeta(id=_text(px.get("tableid") or px.get("matrix") or "", "the table id", url),
+                     label=_text(body.get("label", ""), "the label", url),
+                     updated=_text(body.get("updated", ""), "updated", url), variables=tuple(variables),
+                     time=str(time), units=units, notes=tuple(_text(n, "a note", url) for n in body.get("note") or ()))
