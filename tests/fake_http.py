@@ -26,6 +26,8 @@ COMMON_FAULTS = {  # what any server or proxy in front of it can do; each fake a
     "reset": set(),                       # half the body, then a TCP RST
     "drop": set(),                        # the connection closed without an answer
     "timeout": {"seconds"},               # no answer for `seconds`
+    "rewrite": {"old", "new"},            # the body with regex `old` replaced by `new` (bytes): 1e999, "false", …
+    "slow-headers": {"seconds"},          # the status line and headers one byte every `seconds`
 }
 DEFAULT_FAULT_STATUS = 503
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -75,18 +77,35 @@ class TrackedHandler(BaseHTTPRequestHandler):
         """Silent: a line per request would drown test output."""
 
     def _send_bytes(self, status: int, content_type: str, headers: dict[str, str], body: bytes,
-                    kind: str | None) -> None:
-        """Answer; the `truncate` and `reset` faults promise the whole body and send half of it."""
+                    kind: str | None, opts: dict[str, Any] | None = None) -> None:
+        """Answer; the `truncate` and `reset` faults promise the whole body and send half of it, `rewrite`
+        bends its bytes, `slow-headers` trickles the head."""
+        if kind == "rewrite" and opts:
+            body = re.sub(opts["old"], lambda _: opts["new"], body)  # `new` literally, backslashes and all
         sent = body[: len(body) // 2] if kind in ("truncate", "reset") else body
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if kind == "reset" else len(sent)))
         for name, value in headers.items():
             self.send_header(name, value)
-        self.end_headers()
+        if kind == "slow-headers" and opts:
+            self._trickle_head(float(opts.get("seconds", 0.5)))
+        else:
+            self.end_headers()
         self.wfile.write(sent)
         if kind == "reset":
             self._reset()
+
+    def _trickle_head(self, seconds: float) -> None:
+        """The buffered status line and headers, one byte every `seconds` (until the client hangs up or we stop)."""
+        self._headers_buffer.append(b"\r\n")
+        head = b"".join(self._headers_buffer)
+        self._headers_buffer = []
+        for i in range(len(head)):
+            self.wfile.write(head[i:i + 1])
+            self.wfile.flush()
+            if not self.server.fake._pause(seconds):
+                return
 
     def _reset(self) -> None:
         """Close with SO_LINGER 0 so the peer gets a TCP RST, not a tidy FIN."""

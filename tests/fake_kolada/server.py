@@ -333,7 +333,7 @@ class _Handler(TrackedHandler):
         if kind in ("trickle", "endless"):
             self._stream(reply, kind, (opts or {}).get("seconds", 1.0))
             return
-        self._send_bytes(reply.status, reply.content_type, reply.headers, reply.body(), kind)
+        self._send_bytes(reply.status, reply.content_type, reply.headers, reply.body(), kind, opts)
 
     def _stream(self, reply: _Reply, kind: str, seconds: float) -> None:
         """Send the body one byte at a time (trickle), or a body that never ends (endless), until stopped."""

@@ -400,7 +400,8 @@ class _Handler(TrackedHandler):
             reply = _faulty(reply, fault)
         # logged before the answer goes out, so a test that has its answer always finds it in the log
         fake._record(LoggedRequest(started, method, path, query, text, reply.status, reply.cells, kind))
-        self._send_bytes(reply.status, reply.content_type, reply.headers, reply.body(), kind)
+        self._send_bytes(reply.status, reply.content_type, reply.headers, reply.body(), kind,
+                         fault.opts if fault else None)
 
 
 
