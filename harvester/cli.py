@@ -25,6 +25,7 @@ from .lock import LockHeld, run_lock
 from .names import NotFound
 from .sources.kolada.client import KoladaClient
 from .sources.scb.client import ScbClient
+from .stdio import robust_stdio
 from .transport import Limits
 
 if TYPE_CHECKING:
@@ -381,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    robust_stdio()
     args = build_parser().parse_args(argv)
     setup_logging(args.quiet, args.verbose)
     try:
@@ -400,6 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `harvester changes | head`: the reader had enough, which is no error
         _silence_stdout()
         return ExitCode.OK
+    except store.CorruptDataset as exc:
+        return _fail(ExitCode.OUTPUT, str(exc))
     except store.CommitIncomplete as exc:
         return _fail(ExitCode.OUTPUT, f"cannot write the output: {exc}")
     except OSError as exc:

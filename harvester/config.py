@@ -12,16 +12,17 @@ import math
 import os
 import re
 import tomllib
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import comparisons
 from .comparisons import DEFAULT as DEFAULT_COMPARISON, ComparisonSpec
+from .configfile import read_config_text
 from .names import GENDERS
 from .sources.file.spec import KEYS as FILE_KEYS, FileSeries, SpecError, file_series
 from .sources.scb.series import ScbSeries
+from .urlcheck import url_problem
 
 DEFAULT_API_URL = "https://api.kolada.se/v3"
 DEFAULT_SCB_API_URL = "https://statistikdatabasen.scb.se/api/v2"
@@ -55,10 +56,9 @@ class ConfigError(ValueError):
 
 def checked_url(url: str, origin: str) -> str:
     """`url` without a trailing slash if it is an http(s) URL with a host; else a ConfigError naming `origin`."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{origin}: {url!r} is not an API URL (it needs http:// or https:// and a host name, "
-                          f"e.g. {DEFAULT_API_URL})")
+    problem = url_problem(url.strip())
+    if problem:
+        raise ConfigError(f"{origin}: {url!r} is not an API URL ({problem}; e.g. {DEFAULT_API_URL})")
     return url.strip().rstrip("/")
 
 
@@ -301,13 +301,16 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError with file:line on the first problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows Notepad is not a TOML error
+        text = read_config_text(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise ConfigError(f"{path}: cannot read config file ({exc})") from None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: TOML nested too deeply (arrays or tables inside each other hundreds of "
+                          "levels deep); a config needs two or three levels") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         place = f"{path}:{match.group(1)}" if match else str(path)

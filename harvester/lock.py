@@ -61,10 +61,16 @@ def run_lock(root: Path) -> Iterator[None]:
 
 
 def _read(fd: int) -> dict[str, object]:
+    """What the last holder wrote; a pid that is not a plausible process id (`"x"`, `1e20`) is no pid at all."""
     try:
-        return json.loads(os.pread(fd, 4096, 0) or b"{}")
+        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
     except ValueError:
         return {}
+    if not isinstance(holder, dict):
+        return {}
+    if not (type(holder.get("pid")) is int and 0 < holder["pid"] < 2**31):
+        holder.pop("pid", None)
+    return holder
 
 
 def _describe(fd: int) -> str:

@@ -16,9 +16,9 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from . import schema
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 VALUES_DIR = "values"
 CURSORS = "cursors.json"
@@ -60,17 +61,32 @@ def _upgraded(table: pa.Table) -> pa.Table:
     return table.select(schema.VALUES.names).cast(schema.VALUES)
 
 
+class CorruptDataset(Exception):
+    """A dataset file that cannot be read as what it should be (truncated, empty, another schema)."""
+
+
+def _readable(path: Path, read: Callable[[], T]) -> T:
+    """`read()` of a dataset file, or a CorruptDataset naming the file and what to do: a truncated file is
+    not a bug in harvester, and the run must stop before it writes anything."""
+    try:
+        return read()
+    except (pa.ArrowException, ValueError, KeyError, OSError) as exc:
+        raise CorruptDataset(f"{path} is damaged and cannot be read ({str(exc)[:200]}); restore it from a backup, "
+                             "or move it away and run `harvester fetch --refresh`; nothing was changed") from None
+
+
 def read_values_table(root: Path, kpi: str) -> pa.Table:
     """One series' stored rows as Arrow (empty, with the schema, when nothing is stored)."""
     path = values_path(root, kpi)
     if not path.exists():
         return schema.VALUES.empty_table()
-    return _upgraded(pq.read_table(path))
+    return _readable(path, lambda: _upgraded(pq.read_table(path)))
 
 
 def outdated_values(root: Path) -> list[str]:
     """Series whose file predates the current schema (upgraded in place by the next harvest)."""
-    return [k for k in stored_kpis(root) if "source" not in pq.read_schema(values_path(root, k)).names]
+    return [k for k in stored_kpis(root)
+            if "source" not in _readable(values_path(root, k), lambda: pq.read_schema(values_path(root, k))).names]
 
 
 def read_values(root: Path, kpis: Iterable[str] | None = None) -> pd.DataFrame:
@@ -85,14 +101,14 @@ def read_table(root: Path, name: str) -> pd.DataFrame:
     """A metadata table (`kpis`, `municipalities`, `groups`, `revisions`, `runs`); empty when absent."""
     target = schema.TABLES[name]
     path = table_path(root, name)
-    table = pq.read_table(path, schema=target) if path.exists() else target.empty_table()
+    table = _readable(path, lambda: pq.read_table(path, schema=target)) if path.exists() else target.empty_table()
     return table.to_pandas()
 
 
 def holds(root: Path, name: str, table: pa.Table) -> bool:
     """Whether metadata table `name` on disk already has exactly these rows and types (no rewrite needed)."""
     path = table_path(root, name)
-    return path.exists() and pq.read_table(path, schema=table.schema).equals(table)
+    return path.exists() and _readable(path, lambda: pq.read_table(path, schema=table.schema)).equals(table)
 
 
 def missing_tables(root: Path) -> list[str]:
@@ -105,7 +121,10 @@ def read_cursors(root: Path) -> dict[str, dict[str, Any]]:
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        cursors = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(cursors, dict) or not all(isinstance(c, dict) for c in cursors.values()):
+            raise ValueError("not an object of one object per series")
+        return cursors
     except (OSError, ValueError) as exc:
         log.warning("ignoring unreadable %s (%s): every KPI will be fetched in full", path, exc)
         return {}
@@ -219,7 +238,7 @@ class Transaction:
             os.fsync(fh.fileno())
         os.replace(tmp, manifest)
         _fsync_dir(self.dir)
-        _roll_forward(self.root, self.dir)
+        _roll_forward(self.root, self.dir, order)
         return order
 
     def discard(self) -> None:
@@ -237,8 +256,19 @@ class CommitIncomplete(OSError):
     """The commit point was passed but not every file could be moved; the next run finishes the job."""
 
 
-def _roll_forward(root: Path, staged_dir: Path) -> None:
-    order = json.loads((staged_dir / MANIFEST).read_text(encoding="utf-8"))
+def _manifest(root: Path, staged_dir: Path) -> list[str] | None:
+    """The files a commit moves, or None when the manifest is garbage: a list of paths inside the dataset
+    is the only thing a run of ours writes there, so anything else was not written by one."""
+    try:
+        order = json.loads((staged_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    inside = (isinstance(order, list) and all(isinstance(p, str) and p and not Path(p).is_absolute()
+                                              and ".." not in Path(p).parts for p in order))
+    return order if inside else None
+
+
+def _roll_forward(root: Path, staged_dir: Path, order: list[str]) -> None:
     touched: set[Path] = set()
     for number, relpath in enumerate(order):
         source = staged_dir / relpath
@@ -268,8 +298,13 @@ def recover(root: Path) -> list[str]:
     if not staging.is_dir():
         return done
     for run_dir in sorted(p for p in staging.iterdir() if p.is_dir()):
-        if (run_dir / MANIFEST).exists():
-            _roll_forward(Path(root), run_dir)
+        if (run_dir / MANIFEST).exists() and (order := _manifest(Path(root), run_dir)) is None:
+            log.warning("discarding the staging of run %s: its %s is not a list of files inside the dataset, "
+                        "so it cannot be rolled forward", run_dir.name, MANIFEST)
+            shutil.rmtree(run_dir, ignore_errors=True)
+            done.append(f"discarded run {run_dir.name} with an unreadable {MANIFEST}")
+        elif (run_dir / MANIFEST).exists():
+            _roll_forward(Path(root), run_dir, order)
             done.append(f"completed the interrupted commit of run {run_dir.name}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
