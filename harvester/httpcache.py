@@ -4,7 +4,7 @@ requests-cache keeps answers in SQLite. The file is an optimisation, not data, s
 truncated or unopenable file is moved aside and a new one made, and when even that fails (no
 writable cache folder, a full disk) the run goes on without a cache. requests-cache retries a
 write lock for ever, which on a full disk never succeeds and would hang the nightly job while it
-holds the run lock; the dictionary class below gives up after a few seconds instead.
+holds the run lock; the classes below give up after a few seconds instead, from the file's creation on.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import requests
 import requests_cache
+from requests_cache.backends.base import BaseCache
 from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,16 @@ class BoundedSQLiteDict(SQLiteDict):
                 self._active_transaction = False
 
 
-def _bounded(backend: SQLiteCache) -> SQLiteCache:
-    for table in (backend.responses, backend.redirects):
-        if type(table) is SQLiteDict:
-            table.__class__ = BoundedSQLiteDict
-    return backend
+class BoundedSQLiteCache(SQLiteCache):
+    """requests-cache's SQLite backend with both tables bounded from the start: the tables create themselves
+    in their constructor, under the same lock, so bounding them afterwards left a new file on a full disk
+    looping for ever before the run had begun."""
+
+    def __init__(self, db_path: str) -> None:
+        BaseCache.__init__(self, cache_name=db_path)
+        self.responses = BoundedSQLiteDict(db_path, table_name="responses")
+        self.redirects = BoundedSQLiteDict(db_path, table_name="redirects", lock=self.responses._lock,
+                                           serializer=None)
 
 
 def _healthy(path: Path) -> None:
@@ -82,7 +88,7 @@ def _open(path: Path, expire_after: timedelta, urls_expire_after: dict[str, time
         raise IsADirectoryError(f"{path} is a folder, not a cache file")
     path.parent.mkdir(parents=True, exist_ok=True)
     _healthy(path)
-    backend = _bounded(SQLiteCache(str(path)))
+    backend = BoundedSQLiteCache(str(path))
     session = requests_cache.CachedSession(backend=backend, expire_after=expire_after,
                                            urls_expire_after=urls_expire_after, allowable_codes=(200,),
                                            filter_fn=filter_fn, stale_if_error=False)

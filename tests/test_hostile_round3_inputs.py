@@ -148,3 +148,33 @@ def test_a_garbage_commit_manifest_is_discarded_with_a_warning(manifest: bytes, 
     assert result.code in (ExitCode.OK, ExitCode.UNCHANGED), result.err
     assert "cannot be rolled forward" in result.err
     assert not staged.exists() and victim.read_text() == "keep me"
+
+
+# -- 3: a new HTTP cache file on a full disk -------------------------------------------------------------------------
+@pytest.fixture
+def full_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 64 KB tmpfs filled to the last byte (RLIMIT_FSIZE lets a new cache's first pages through, so it
+    cannot stand in). Mounting needs CAP_SYS_ADMIN: without it the test is skipped, saying so."""
+    where = tmp_path / "full"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root or CAP_SYS_ADMIN); the full-disk cache case is untested")
+    try:
+        with open(where / "fill", "wb", buffering=0) as fh:
+            try:
+                while True:
+                    fh.write(b"\0" * 4096)
+            except OSError:  # ENOSPC: full
+                pass
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_new_cache_file_on_a_full_disk_neither_hangs_nor_stops_the_run(full_disk: Path, small_fake: FakeKolada,
+                                                                         tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml")
+    result = run_cli_subprocess(["fetch", "--config", str(config), "--api-url", small_fake.base_url, "--output",
+                                 str(tmp_path / "out"), "--cache", str(full_disk / "cache.sqlite")], timeout=60)
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert "running without it" in result.stderr
