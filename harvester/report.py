@@ -25,8 +25,10 @@ from . import compare, robustness, store, units
 from .config import Config, Indicator, Target
 from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
+from .outputfiles import recorded, remove_inside, sweep_temporaries, temporary_name
 from .render import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.reach import Reach, reach_words, widen
+from .render.text import plain, spreadsheet_text
 from .render.charts import ChartRenderer
 from .render.docx import render_docx
 from .render.html import render_html, render_report_html
@@ -152,7 +154,7 @@ class Staged:
         """A temporary path beside `relpath`, staged under that name (for writers that want a path)."""
         target = self.root / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
-        self.files[relpath] = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        self.files[relpath] = temporary_name(target)
         return self.files[relpath]
 
     def put(self, relpath: str, data: bytes) -> None:
@@ -179,15 +181,17 @@ class Staged:
 def _remove_stale(root: Path, written: set[str]) -> list[str]:
     """Remove what the previous compare wrote and this one did not (indicators dropped from the config)."""
     record = root / WRITTEN
-    try:
-        before = set(json.loads(record.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        before = set()
-    stale = sorted(before - written)
-    for relpath in stale:
-        (root / relpath).unlink(missing_ok=True)
+    stale = remove_inside(root, recorded(record) - written)
+    sweep_temporaries(root, {(root / relpath).parent for relpath in written})
     store.write_atomically(record, json.dumps(sorted(written), indent=1).encode("utf-8"))
     return stale
+
+
+def _csv(df: pd.DataFrame) -> bytes:
+    """The table for spreadsheets: its text cells never start a formula (labels and units are the user's or Kolada's)."""
+    text = df.select_dtypes(include=["object", "string"]).columns
+    safe = df.assign(**{c: df[c].map(lambda v: spreadsheet_text(v) if isinstance(v, str) else v) for c in text})
+    return safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def _parquet(df: pd.DataFrame) -> bytes:
@@ -314,7 +318,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     staged.put(f"{TABLES_DIR}/benchmark.xlsx", render_workbook(docs, overview))
     benchmark = pd.concat(benches, ignore_index=True)
     staged.put("benchmark.parquet", _parquet(benchmark))
-    staged.put("benchmark.csv", benchmark.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    staged.put("benchmark.csv", _csv(benchmark))
     drawn = charts.results()
     for ind_id, png in drawn.items():
         staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
@@ -337,10 +341,11 @@ def _with_note(doc: Document, note: str) -> Document:
 
 def _title(home_title: str, comparison: str, reach: Reach, today: dt.date,
            sources: tuple[str, ...]) -> tuple[str, str]:
-    """The report's title line and the line under it: who, compared with whom, and how far each source's data reach."""
-    return (f"{home_title} jämfört med {comparison}",
-            f"Nyckeltal från {Origin(sources).label} ({reach_words(reach) or 'inga värden'}), sammanställda "
-            f"{today:%Y-%m-%d}. Medianer, rang och skillnader: egen bearbetning.")
+    """The report's title line and the line under it: who, compared with whom, and how far each source's data reach.
+    Plain text, since the names are Kolada's and a control character in one made the Word report unwritable."""
+    return (plain(f"{home_title} jämfört med {comparison}"),
+            plain(f"Nyckeltal från {Origin(sources).label} ({reach_words(reach) or 'inga värden'}), sammanställda "
+            f"{today:%Y-%m-%d}. Medianer, rang och skillnader: egen bearbetning."))
 
 
 def _widen_reach(reach: Reach, values: pd.DataFrame, ind: Indicator, home_id: str, month: int | None) -> None:

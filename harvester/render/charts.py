@@ -163,6 +163,7 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     """
     off_scale = riket and _riket_off_scale(bench)
     riket = riket and not off_scale
+    unit = chart_text(unit)  # a config's or a KPI title's `$\frac{1}{$` is text on the axes, not mathtext
     latest = bench[bench["is_latest"]].iloc[0]
     year = peers[(peers["period"] == latest["period"]) & peers["role"].isin([HOME, PEER])]
     big = len(year) - 1 > BIG_GROUP

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Controls, surrogates and Unicode's noncharacters: none may stand in XML (docx, xlsx) or mean anything in text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _BREAKS = re.compile(r"\s*[\r\n\t]+\s*")
 MAX_TEXT = 32_000  # Excel holds 32 767 characters in a cell; no table needs more
 
@@ -27,3 +28,12 @@ def plain(text: object, keep_breaks: bool = False) -> str:
 def chart_text(text: object) -> str:
     """Plain text for matplotlib: a `$` is a dollar sign, not the start of mathtext."""
     return plain(text).replace("$", r"\$")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet opening a CSV will not run: a leading `=`, `+`, `-`, `@` gets an apostrophe
+    (OWASP's advice; Excel and LibreOffice show the text without it)."""
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
