@@ -44,12 +44,12 @@ def test_shipped_configs_load() -> None:
     eskilstuna = load_config(REPO / "config" / "kpis.toml")
     assert eskilstuna.home == "0484"
     assert eskilstuna.groups == ("G36484", "G92790")
-    assert eskilstuna.kpis == ["N35001", "N30101", "N33818", "N33802", "N33870"]
+    assert eskilstuna.kpis == ["N35001", "N30101", "N33817", "N33802", "N15428"]
     missbruk = eskilstuna.indicators[0]
     assert (missbruk.direction, missbruk.target.value, missbruk.target.year) == ("lower", 1250.0, 2027)
     mark = load_config(REPO / "config" / "examples" / "mark.toml")
     assert mark.home == "1463" and mark.groups == ("G36587",)
-    assert mark.kpis == ["U30450", "U33401", "U33816", "U33761", "U28532", "U26421"]
+    assert mark.kpis == ["U30450", "U33401", "N31885", "U33581", "U28532", "U26421"]
 
 
 def test_good_config_defaults(tmp_path: Path) -> None:
