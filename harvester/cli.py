@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__, store
 from .config import DEFAULT_API_URL, DEFAULT_SCB_API_URL, Config, ConfigError, SourceSettings, choose_url, load_config
+from .coverage import warn_empty
 from .errors import SourceError, Unreachable, UpstreamUnavailable
 from .exitcodes import ExitCode
 from .lock import LockHeld, run_lock
@@ -134,6 +135,7 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
         _undo_output(root, created)
         raise
     code = _report_harvest(result)
+    warn_empty(root, config)
     if compare_after and code in (ExitCode.OK, ExitCode.UNCHANGED, ExitCode.PARTIAL):
         with run_lock(root):
             compare_code = _compare(config, root, args, harvested=result.outcome != "failed")

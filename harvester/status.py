@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from . import store
 from .config import Config
-from .names import NotFound, match_municipality
+from .coverage import empty_for_home, empty_line, home_of
 
 
 def _day(value: Any) -> date | None:
@@ -42,10 +42,9 @@ def publication_note(newest: int | None, publ_period: str | None, prel: date | N
         return f"{period} due {due or '(date not announced)'}" + ("" if newest is None else f"; newest stored {newest}")
     if newest is not None and newest >= period:
         return state
-    missing = f"; not in the dataset (newest stored {newest or '–'})"
-    if fetched is not None and fetched >= released:
-        return state + missing + ": Kolada has no value for it yet"
-    return state + missing + ": run fetch"
+    if fetched is not None and fetched >= released:  # Kolada published the period, not this value
+        return f"{period} published {released} for others; none yet for this municipality (newest {newest or '–'})"
+    return state + f"; not in the dataset (newest stored {newest or '–'}): run fetch"
 
 
 def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, int]:
@@ -105,13 +104,11 @@ def print_status(root: Path, config: Config | None, out: TextIO, today: date | N
 
     values = store.read_values(root)
     kpis = store.read_table(root, "kpis")
-    labels, area = None, None
+    labels, home = None, None
     if config is not None:
         labels = {ind.kpi: ind.label for ind in config.indicators if ind.ratio is None}  # ratios are not stored
-        try:
-            area = match_municipality(config.home, store.read_table(root, "municipalities").to_dict("records"))
-        except NotFound:
-            area = None
+        home = home_of(root, config)
+    area = home[0] if home else None
     fetched = ok.iloc[-1]["started_at"].date() if len(ok) else None
     table = status_table(kpis, newest_periods(values, area), today, labels, fetched, store.read_table(root, "series"))
     who = f" for {area}" if area else ""
@@ -120,6 +117,9 @@ def print_status(root: Path, config: Config | None, out: TextIO, today: date | N
     for row in table.itertuples():
         newest = "–" if row.newest is None or pd.isna(row.newest) else str(int(row.newest))
         out.write(f"{row.kpi:<{width}} {newest:<14} {row.publication}  {row.label}\n")
+    empty = empty_for_home(root, config, home[0]) if config is not None and home is not None else []
+    if empty:
+        out.write("\n" + "".join(f"empty: {empty_line(ind, home[1])}\n" for ind in empty))
 
 
 def print_changes(root: Path, since: date | None, out: TextIO, csv: bool = False) -> None:

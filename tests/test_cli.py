@@ -113,7 +113,7 @@ def test_publication_note_says_late_or_not_due() -> None:
     assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == \
         "2025 published 2026-08-28; not in the dataset (newest stored 2022): run fetch"
     assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today, fetched=date(2026, 11, 1)) == \
-        "2025 published 2026-08-28; not in the dataset (newest stored 2022): Kolada has no value for it yet"
+        "2025 published 2026-08-28 for others; none yet for this municipality (newest 2022)"
     assert publication_note(2025, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == "2025 published 2026-08-28"
     assert publication_note(2024, "2025", date(2026, 3, 31), date(2026, 12, 1), today) == \
         "2025 preliminary since 2026-03-31, final due 2026-12-01; not in the dataset (newest stored 2024): run fetch"
@@ -134,7 +134,7 @@ def test_status_and_changes(small_fake, harvester, tmp_path) -> None:
     assert "last run" in status.out and ": success" in status.out
     assert "Parquet files" in status.out and "value rows" in status.out
     assert "N35001   2022" in status.out  # newest period for the home municipality
-    assert "2025 published 2026-08-28; not in the dataset (newest stored 2022): Kolada has no value for it yet" \
+    assert "2025 published 2026-08-28 for others; none yet for this municipality (newest 2022)" \
         in status.out
 
     changes = harvester("changes", "--output", str(out))
@@ -287,3 +287,19 @@ def test_gender_a_kpi_does_not_have_is_refused_at_its_line(small_fake, harvester
     divided = write_config(tmp_path / "k.toml", kpis=("N33817",))  # divided by gender: K is fine
     divided.write_text(divided.read_text() + 'gender = "K"\n')
     assert fetch(harvester, small_fake, divided, out).code == ExitCode.OK
+
+
+def test_an_indicator_without_any_home_value_warns_under_quiet_and_in_status(harvester, tmp_path) -> None:
+    from tests.conftest import SMALL_KPIS
+
+    values = small_values()
+    values = values[~((values["kpi"] == "N33817") & (values["municipality"] == "0484"))]  # the peers keep theirs
+    out, config = tmp_path / "out", write_config(tmp_path / "kpis.toml", kpis=("N35001", "N33817"))
+    with FakeKolada(KoladaData.from_frames(SMALL_KPIS, SMALL_MUNICIPALITIES, SMALL_GROUPS, values)) as fake:
+        runs = [fetch(harvester, fake, config, out, "--quiet") for _ in range(2)]  # cold, then incremental
+    warning = "indicator 'n33817' (N33817, gender T) has no value at all for Eskilstuna"
+    for run in runs:
+        assert run.code in (ExitCode.OK, ExitCode.UNCHANGED)
+        assert warning in run.err and "WARNING" in run.err and "n35001" not in run.err
+    status = harvester("status", "--output", str(out), "--config", str(config))
+    assert f"empty: {warning}" in status.out and "empty: indicator 'n35001'" not in status.out
