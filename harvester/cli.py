@@ -27,6 +27,7 @@ from .names import NotFound
 from .sources.kolada.client import KoladaClient
 from .sources.scb.client import ScbClient
 from .transport import Limits
+from .wording import counted
 
 if TYPE_CHECKING:
     from .harvest import HarvestResult
@@ -146,8 +147,9 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
 
 def _report_harvest(result: HarvestResult) -> int:
     """One line for the run; a failed or partial run says its first problem in that same line (cron mail)."""
-    summary = (f"fetch {result.outcome} in {result.seconds:.1f} s: {result.added} rows added, {result.changed} changed, "
-               f"{result.removed} removed; {result.requests} requests, {result.cached} from cache")
+    summary = (f"fetch {result.outcome} in {result.seconds:.1f} s: {counted(result.added, 'row')} added, "
+               f"{result.changed} changed, {result.removed} removed; {counted(result.requests, 'request')}, "
+               f"{result.cached} from cache")
     if result.outcome in ("failed", "partial"):
         more = len(result.failures) - 1
         log.error("%s. %s%s", summary, result.failures[0],

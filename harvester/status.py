@@ -7,7 +7,7 @@ each SCB series against its table's last update and period span (the `series` ta
 from __future__ import annotations
 
 import csv as csvlib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,6 +17,11 @@ import pyarrow.parquet as pq
 from . import store
 from .config import Config
 from .coverage import empty_for_home, empty_line, home_of
+
+
+def _local(stamp: pd.Timestamp) -> datetime:
+    """A stored UTC time in the machine's time zone, as the logs give it (the reader's clock, with its offset)."""
+    return stamp.to_pydatetime().astimezone()
 
 
 def _day(value: Any) -> date | None:
@@ -94,10 +99,10 @@ def print_status(root: Path, config: Config | None, out: TextIO, today: date | N
     last = runs.iloc[-1]
     ok = runs[runs["outcome"].isin(["success", "unchanged"])]
     out.write(f"last run     {last['run_id']} ({last['command']}): {last['outcome']}, "
-              f"{last['started_at']:%Y-%m-%d %H:%M} → {last['finished_at']:%H:%M} UTC\n")
+              f"{_local(last['started_at']):%Y-%m-%d %H:%M} → {_local(last['finished_at']):%H:%M %z}\n")
     out.write(f"             {last['message']}\n")
     if len(ok):
-        out.write(f"last success {ok.iloc[-1]['started_at']:%Y-%m-%d %H:%M} UTC\n")
+        out.write(f"last success {_local(ok.iloc[-1]['started_at']):%Y-%m-%d %H:%M %z}\n")
     size, files, rows = dataset_size(root)
     shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
     out.write(f"dataset      {shown} in {files} Parquet files, {rows} value rows\n\n")
