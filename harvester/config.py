@@ -189,6 +189,11 @@ class _Locator:
 
     def line_of(self, table: str, key: str | None = None, index: int = 0) -> int | None:
         header = re.compile(r"^\s*\[\[?\s*" + re.escape(table) + r"\s*\]\]?\s*(#.*)?$") if table else None
+        if header is None and key is not None:  # a top-level name may be a section: its own header line
+            section = re.compile(r"^\s*\[\[?\s*" + re.escape(key) + r"\s*[\].]")
+            found = next((no for no, line in enumerate(self.lines) if section.match(line)), None)
+            if found is not None:
+                return found + 1
         start, seen = (0 if header is None else None), -1
         for no, line in enumerate(self.lines):
             if header is not None and start is None and header.match(line):
@@ -253,13 +258,21 @@ class _Validator:
         return value
 
 
+def _nearby_configs(path: Path) -> str:
+    """A '; did you mean …' tail naming the configs that exist beside the mistyped path or under config/."""
+    seen = {p for folder in (path.parent, Path("config")) if folder.is_dir() for p in folder.rglob("*.toml")}
+    names = sorted(str(p) for p in seen)
+    close = difflib.get_close_matches(str(path), names, n=3, cutoff=0.5) or names[:5]
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError with file:line on the first problem."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows Notepad is not a TOML error
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(f"{path}: no such config file{_nearby_configs(path)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc})") from None
     try:

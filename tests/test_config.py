@@ -254,3 +254,20 @@ def test_scb_url_precedence_is_flag_then_environment_then_file(tmp_path: Path, m
     monkeypatch.setenv("SCB_API_URL", "http://env.example/api/v2")
     assert config.with_api_url(None).source.scb_api_url == "http://env.example/api/v2"
     assert config.with_api_url(None, "http://flag.example/api/v2").source.scb_api_url == "http://flag.example/api/v2"
+
+
+def test_unknown_section_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    text = GOOD + "\n[extra]\nx = 1\n"
+    line = text.splitlines().index("[extra]") + 1
+    assert line > 10
+    assert error_for(tmp_path, text).startswith(f"{tmp_path / 'kpis.toml'}:{line}: unknown key 'extra'")
+
+
+def test_missing_config_names_the_configs_nearby(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    with pytest.raises(ConfigError) as info:
+        load_config("config/kpi.toml")
+    assert str(info.value).startswith("config/kpi.toml: no such config file; did you mean config/kpis.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nothing.toml")  # a folder without configs: the repo's config/ is still offered
+    assert "did you mean config/" in str(info.value)
