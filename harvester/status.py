@@ -90,11 +90,21 @@ def dataset_size(root: Path) -> tuple[int, int, int]:
     return sum(p.stat().st_size for p in files), len(files), rows
 
 
+def datasets_below(root: Path) -> list[str]:
+    """Plain `harvester status` in the wrong folder: the datasets one level down, and how to ask for each."""
+    lines = []
+    for folder in sorted(p for p in Path(root).glob("*") if store.table_path(p, "runs").exists()):
+        configs = sorted(str(c) for c in Path("config").rglob(f"{folder.name}.toml"))
+        lines.append(f"harvester status --config {configs[0]}" if configs else f"harvester status --output {folder}")
+    return ["datasets below it; ask for one of them:", *lines] if lines else []
+
+
 def print_status(root: Path, config: Config | None, out: TextIO, today: date | None = None) -> None:
     today = today or date.today()
     runs = store.read_table(root, "runs")
     if runs.empty:
         out.write(f"{root}: no harvest has run here yet\n")
+        out.write("".join(f"  {line}\n" for line in datasets_below(root)))
         return
     last = runs.iloc[-1]
     ok = runs[runs["outcome"].isin(["success", "unchanged"])]

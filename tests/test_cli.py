@@ -101,7 +101,7 @@ def test_kpi_and_municipality_search_and_groups(real_fake, harvester) -> None:
     assert own and lines.index(own[0]) < 30  # its own peer groups come first, though it is not their member
     assert any(line.startswith("G92790  Större stad") for line in lines)
     missing = harvester("kpi", "search", "zzzz nothing", "--api-url", real_fake.base_url)
-    assert missing.code == ExitCode.CONFIG and "no KPI title contains" in missing.err
+    assert missing.code == ExitCode.CONFIG and "no KPI has the id or a title containing" in missing.err
     wrong = harvester("groups", "Eskilstna", "--api-url", real_fake.base_url)
     assert wrong.code == ExitCode.CONFIG and "did you mean Eskilstuna (0484)" in wrong.err
 
@@ -303,3 +303,28 @@ def test_an_indicator_without_any_home_value_warns_under_quiet_and_in_status(har
         assert warning in run.err and "WARNING" in run.err and "n35001" not in run.err
     status = harvester("status", "--output", str(out), "--config", str(config))
     assert f"empty: {warning}" in status.out and "empty: indicator 'n35001'" not in status.out
+
+
+def test_lookups_fold_case_and_diacritics_find_ids_and_take_a_config(real_fake, harvester, tmp_path) -> None:
+    town = harvester("municipality", "search", "ostersund", "--api-url", real_fake.base_url)
+    assert town.code == 0 and "2380  Östersund  (kommun)" in town.out
+    by_id = harvester("kpi", "search", "n35001", "--api-url", real_fake.base_url)
+    lines = by_id.out.splitlines()
+    assert by_id.code == 0 and len(lines) == 1 and lines[0].startswith("N35001  Kostnad missbruksvård vuxna, kr/inv  [")
+    config = tmp_path / "k.toml"
+    config.write_text(REPO.joinpath("config", "kpis.toml").read_text(encoding="utf-8").replace(
+        "https://api.kolada.se/v3", real_fake.base_url), encoding="utf-8")
+    from_config = harvester("kpi", "search", "missbruksvard vuxna", "--config", str(config))
+    assert from_config.code == 0 and "N35001  Kostnad missbruksvård vuxna" in from_config.out
+    wrong = harvester("scb", "search", "folkmängd", "--api-url", real_fake.base_url)
+    assert wrong.code == 2 and "`harvester scb search` takes" in wrong.err and "--scb-api-url" in wrong.err
+
+
+def test_plain_status_outside_a_dataset_says_which_to_ask_for(small_fake, harvester, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    config = write_config(tmp_path / "config" / "kpis.toml")
+    assert fetch(harvester, small_fake, config, tmp_path / "output" / "kpis").code == ExitCode.OK
+    status = harvester("status")
+    assert status.out.startswith("output: no harvest has run here yet")
+    assert "harvester status --config config/kpis.toml" in status.out
