@@ -43,11 +43,12 @@ def test_format_number(value, decimals, text):
 
 def test_signed_percent_and_plain_formats():
     assert format_signed(37.4) == "+37"
-    assert format_signed(-1134.6) == f"-1{NBSP}135"
+    assert format_signed(-1134.6) == f"\u22121{NBSP}135"  # the minus sign, not a hyphen
+    assert format_number(-3.45, 1) == "\u22123,5" and format_plain(-0.5) == "\u22120,5"
     assert format_signed(0.2) == "0" and format_signed(None) == MISSING
     assert format_percent(4.89) == f"4,9{NBSP}%"
     assert format_percent(4.89, signed=True) == f"+4,9{NBSP}%"
-    assert format_percent(-15.94, signed=True) == f"-15,9{NBSP}%"
+    assert format_percent(-15.94, signed=True) == f"\u221215,9{NBSP}%"
     assert format_plain(1731.0) == f"1{NBSP}731" and format_plain(1837.123) == f"1{NBSP}837,12"
     assert excel_format(0) == "#,##0" and excel_format(1) == "#,##0.0"
     assert excel_format(0, signed=True) == "+#,##0;-#,##0;#,##0"
