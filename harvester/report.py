@@ -289,10 +289,15 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     return tuple(notes)
 
 
+def _figures(sources: tuple[str, ...]) -> str:
+    """"Nyckeltal" is Kolada's word; SCB publishes "statistik"."""
+    return {("kolada",): "Nyckeltal", ("scb",): "Statistik"}.get(tuple(sorted(set(sources))), "Nyckeltal och statistik")
+
+
 def _title(home_title: str, comparison: str, newest: int | None, today: dt.date,
            sources: tuple[str, ...]) -> tuple[str, str]:
     """The report's title line and the line under it: who, compared with whom, and how new the data is."""
     return (f"{home_title} jämfört med {comparison}",
-            f"Nyckeltal till och med {newest}, sammanställda {today:%Y-%m-%d} från {Origin(sources).label}. "
+            f"{_figures(sources)} till och med {newest}, sammanställda {today:%Y-%m-%d} från {Origin(sources).label}. "
             "Medianer, rang och skillnader: egen bearbetning.")
 

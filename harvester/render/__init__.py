@@ -252,9 +252,12 @@ def _missing_note(peers: pd.DataFrame, source: str) -> str:
     return f"Jämförelsekommuner utan värde i {source} (ingår inte i median och rang) – " + "; ".join(years) + "."
 
 
+MISSING_MARK_NOTE = f"{MISSING} ="  # the workbook shows an empty cell instead and says so (render/xlsx.py)
+
+
 def _missing_mark_note(tables: tuple[Table, ...], source: str) -> str:
     shown = any(cell.text == MISSING for t in tables for row in t.rows for cell in row.cells)
-    return f"{MISSING} (tom cell i kalkylbladet) = värde saknas i {source} eller kan inte beräknas." if shown else ""
+    return f"{MISSING_MARK_NOTE} värde saknas i {source} eller kan inte beräknas." if shown else ""
 
 
 def _near_zero_note(bench: pd.DataFrame) -> str:
