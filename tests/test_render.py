@@ -272,3 +272,16 @@ def test_a_big_group_gets_a_distribution_and_the_legend_only_what_has_data():
     assert time.perf_counter() - clock < 3  # a bound against relayout of 290 labels, not a benchmark
     image = matplotlib.image.imread(io.BytesIO(png))
     assert image.shape[0] < 1000  # a fixed height, not 0.3 cm per municipality
+
+
+@pytest.mark.parametrize("first, last, target", [(2020, 2022, 2040), (2015, 2022, 2027), (1998, 2022, None),
+                                                 (2022, 2022, None), (2020, 2022, 2023), (2000, 2022, 2100)])
+def test_year_labels_never_run_together(first, last, target):
+    from harvester.render.charts import MAX_YEAR_LABELS, year_ticks
+
+    ticks = year_ticks(first, last, target)
+    span = max(last, target or last) - first + 1
+    assert last in ticks and ticks == sorted(ticks) and all(isinstance(t, int) for t in ticks)
+    assert len(ticks) <= MAX_YEAR_LABELS + 1
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert all(gap >= span / MAX_YEAR_LABELS for gap in gaps), (ticks, span)
