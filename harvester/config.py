@@ -40,7 +40,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
     "years": {"from", "to"},
     "report": {"revised_since"},
     "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals", "source", "table",
-                  "contents", "select", "month", "ratio"},
+                  "contents", "select", "month", "ratio", "number"},
     "target": {"value", "year"},
     "ratio": {"numerator", "denominator", "scale"},
 }
@@ -101,6 +101,7 @@ class Indicator:
     source: str = "kolada"  # kolada | scb | ratio
     scb: ScbSeries | None = None
     ratio: Ratio | None = None
+    number: str | None = None  # the plan's own number ("3 b"), shown before the label
 
     @property
     def reference(self) -> str:
@@ -408,8 +409,12 @@ def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
     decimals = raw.get("decimals")
     if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6):
         raise v.fail(f"{name}: decimals must be a whole number from 0 to 6, got {decimals!r}", "indicator", "decimals", i)
+    number = raw.get("number")
+    if number is not None and not (isinstance(number, str) and number.strip()):
+        raise v.fail(f'{name}: number is the plan\'s own number in quotes, e.g. number = "3 b", got {number!r}',
+                     "indicator", "number", i)
     common = dict(id=ind_id, label=label, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
-                  gender=gender, unit=unit, decimals=decimals)
+                  gender=gender, unit=unit, decimals=decimals, number=number.strip() if number else None)
     if "ratio" in raw:
         return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
     source = raw.get("source", "kolada")

@@ -271,3 +271,10 @@ def test_missing_config_names_the_configs_nearby(tmp_path: Path, monkeypatch: py
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nothing.toml")  # a folder without configs: the repo's config/ is still offered
     assert "did you mean config/" in str(info.value)
+
+
+def test_the_plans_own_number_is_a_text(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD + 'number = "3 b"\n'))
+    assert config.indicators[0].number == "3 b"
+    message = error_for(tmp_path, GOOD + "number = 3\n")
+    assert 'number = "3 b"' in message and "kpis.toml:16" in message

@@ -1,6 +1,7 @@
 """Swedish numbers, and the Markdown, HTML, xlsx and PNG a plan author pastes."""
 from __future__ import annotations
 
+from dataclasses import replace
 import io
 from html.parser import HTMLParser
 
@@ -285,3 +286,13 @@ def test_year_labels_never_run_together(first, last, target):
     assert len(ticks) <= MAX_YEAR_LABELS + 1
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     assert all(gap >= span / MAX_YEAR_LABELS for gap in gaps), (ticks, span)
+
+
+def test_the_plans_number_comes_first_in_heading_and_overview():
+    from harvester.render import indicator_title
+
+    numbered = Indicator(id="x", label="Kostnad missbruksvård vuxna, kr/inv", kpi="N00001", number="3 b")
+    assert indicator_title(numbered, "kr/inv") == "3 b) Kostnad missbruksvård vuxna, kr/inv"
+    assert indicator_title(replace(numbered, number="2 b:1)"), "").startswith("2 b:1) Kostnad")
+    doc = document(numbered)
+    assert doc.heading.startswith("3 b) Kostnad missbruksvård vuxna")

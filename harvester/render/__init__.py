@@ -163,13 +163,16 @@ def _rank_cell(rank: object, rank_of: object) -> Cell:
 
 
 def indicator_title(indicator: Indicator, unit: str) -> str:
-    """The label, with the unit when the label lacks it, and the gender when not the total."""
+    """The plan's number, the label, with the unit when the label lacks it, and the gender when not the total."""
     squashed = indicator.label.replace(" ", "").replace("\u00a0", "").casefold()
     # A label with a comma already ends in its unit, as Kolada's titles do ("…, antal/1 000 inv").
     has_unit = not unit or "," in indicator.label or unit.replace(" ", "").casefold() in squashed
     label = indicator.label if has_unit else f"{indicator.label}, {unit}"
     gender = GENDER_WORDS.get(indicator.gender)
-    return f"{label} ({gender})" if gender else label
+    label = f"{label} ({gender})" if gender else label
+    if indicator.number:  # the plan's own number first, as the plans write it: "3 b) Kostnad …"
+        label = f"{indicator.number}{')' if indicator.number[-1].isalnum() else ''} {label}"
+    return label
 
 
 def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, decimals: int, riket: bool) -> Table:
