@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, store
+from . import __version__, httpcache, store
 from .config import DEFAULT_API_URL, DEFAULT_SCB_API_URL, Config, ConfigError, SourceSettings, choose_url, load_config
 from .coverage import warn_empty
 from .errors import SourceError, Unreachable, UpstreamUnavailable
@@ -38,7 +38,7 @@ log = logging.getLogger("harvester")
 def default_cache_path() -> Path:
     """HTTP cache outside the dataset: it is not data, and a bad config must leave no trace in output/."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "harvester" / "kolada-http.sqlite"
+    return base / "harvester" / httpcache.CACHE_FILE
 
 
 def setup_logging(quiet: bool, verbose: bool) -> None:
@@ -260,6 +260,22 @@ def cmd_groups(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_similar(args: argparse.Namespace) -> int:
+    """`harvester similar HOME`: the computed similar kommuner, fetched through the dataset like `fetch`."""
+    from .similar_cli import recipe_of, run_similar
+
+    config = load_config(args.config).with_api_url(args.api_url) if args.config else None
+    recipe, where = recipe_of(args, config)  # a bad recipe costs nothing: checked before any request or file
+    root = Path(args.output) if args.output else output_root(args) if config else OUTPUT_ROOT / "similar"
+    created = _prepare_output(root)
+    try:
+        with run_lock(root), _client(config, args) as client:
+            return run_similar(args, client, root, recipe, where, config)
+    except (ConfigError, NotFound, OSError):
+        _undo_output(root, created)
+        raise
+
+
 def cmd_scb_search(args: argparse.Namespace) -> int:
     """`harvester scb search WORDS`: SCB's table search."""
     from itertools import islice
@@ -361,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
                              description=f"{help_text}: an id, or words of the title (case and å/ä/ö do not matter)")
         s.add_argument("words", nargs="+", help="an id (N35001, 0484) or words of the title, e.g. missbruk vuxna")
         s.set_defaults(func=cmd_search)
+    from .similar_cli import add_similar_parser
+
+    add_similar_parser(sub, [common, kolada_net, net, out], cmd_similar)
     scb = sub.add_parser("scb", help="find SCB tables and their codes for an SCB indicator",
                          description="Find SCB tables (search) and the codes an indicator needs (show).")
     scb_actions = scb.add_subparsers(dest="action", required=True, metavar="ACTION")

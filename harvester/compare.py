@@ -10,7 +10,9 @@ Definitions, chosen once here so that tables, charts and the analysts' files agr
   the peers that have a value for the year.
 - `rank`: 1 = best by the indicator's `direction`; rank = 1 + the number of ranked municipalities
   that are strictly better, so ties share the better rank. `rank_of` = how many were ranked.
-  No rank when `direction = "none"`.
+  No rank when `direction = "none"`, nor in a year where fewer than two of them have a value.
+- `is_latest` marks the year the latest-year comparison is made on: the last year in which the home
+  and the set both have values, else the home's last year (`latest_year`).
 - `percentile`: 100 × (peers with a value that the home municipality is strictly better than) /
   (peers with a value), 0–100; none without a rank or without peers.
 - Quartiles `peer_q1`, `peer_q3`: pandas' default linear interpolation (numpy "linear", Excel
@@ -19,8 +21,13 @@ Definitions, chosen once here so that tables, charts and the analysts' files agr
   sign always says above (+) or below (−) the median, also for negative values. It is left empty
   when the median is zero or near it (|median| at most `NEAR_ZERO` = 1 % of the largest absolute
   value compared that year), where a percentage would be meaningless or huge.
-- `gap_to_target` = home − target, whatever the direction: with "lower is better" a positive gap
-  means the target is not reached yet, with "higher is better" a negative one does.
+- `target` is the configured value, or for `target = "median"` the set's median of each year (so
+  `gap_to_target` = `diff_to_median` there); none for a target in words. `gap_to_target` = home −
+  target, whatever the direction: with "lower is better" a positive gap means the target is not
+  reached yet, with "higher is better" a negative one does.
+- `quartile`: the home's position among the ranked (itself and its peers with a value, n of them,
+  rank r): "best" for r ≤ ⌈n/4⌉, "worst" for r > n − ⌈n/4⌉, "middle" between; none without a rank
+  or with fewer than two ranked, as Kolada's Jämföraren colours it.
 - `change_since_first` = home − home in the first listed year with a home value;
   `change_since_previous` = home − home in the calendar year before (none when that year has no
   home value, so a gap in the series never passes for a one-year change).
@@ -32,14 +39,16 @@ Definitions, chosen once here so that tables, charts and the analysts' files agr
 from __future__ import annotations
 
 import datetime as dt
-import re
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from .config import Indicator
+from .config import Indicator, MedianTarget, Target
 from .names import RIKET
+from .similar_spec import GROUP_PREFIX as COMPUTED_GROUP
+from .units import kolada_unit
 
 HOME, PEER, RIKET_ROLE = "home", "peer", "riket"
 
@@ -49,7 +58,7 @@ BENCHMARK_COLUMNS = [
     "home_value", "peer_median", "peer_mean", "peer_min", "peer_max", "peer_q1", "peer_q3",
     "peer_n", "peer_missing", "rank", "rank_of", "percentile", "riket",
     "target", "target_year", "gap_to_target", "diff_to_median", "diff_to_median_pct",
-    "change_since_first", "change_since_previous",
+    "change_since_first", "change_since_previous", "quartile",
 ]
 _INT_COLUMNS = ("peer_n", "peer_missing", "rank", "rank_of", "target_year")
 NEAR_ZERO = 0.01
@@ -82,14 +91,14 @@ class ComparisonSet:
 
 
 def comparison_set(groups: pd.DataFrame, group_ids: Sequence[str], extra_ids: Sequence[str], home_id: str,
-                   titles: Mapping[str, str]) -> ComparisonSet:
+                   titles: Mapping[str, str], name: str | None = None) -> ComparisonSet:
     """Members of the latest vintage of each group plus the extras, minus the home municipality.
 
     Kolada keeps a group's id while its members change, so older vintages in the `groups` table
     describe a comparison nobody asked for any more. Raises ValueError for a group id that is not
     in the table. `titles` maps municipality ids to names (for the extras and the description).
     `extra_ids` of the result keeps only municipalities the groups do not already hold, so the
-    description names each municipality once.
+    description names each municipality once. `name`, the config's words for the set, is its title.
     """
     vintages = []
     for gid in dict.fromkeys(group_ids):
@@ -105,30 +114,38 @@ def comparison_set(groups: pd.DataFrame, group_ids: Sequence[str], extra_ids: Se
     extras = tuple(dict.fromkeys(e for e in extra_ids if e != home_id and e not in members))
     peers = tuple(m for m in dict.fromkeys(members + list(extras)) if m != home_id)
     return ComparisonSet(home_id=home_id, peer_ids=peers, groups=tuple(vintages), extra_ids=extras,
-                         title=_set_title(vintages, extras, names),
-                         description=_set_description(vintages, extras, peers, home_id, names))
+                         title=name or _set_title(vintages, extras, names),
+                         description=(f"{name}: " if name else "")
+                         + _set_description(vintages, extras, peers, home_id, names))
 
 
-def _join_sv(items: Sequence[str]) -> str:
+def join_sv(items: Sequence[str]) -> str:
+    """"A, B och C", as Swedish lists are written in titles and notes."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
 
 
 def _set_title(groups: Sequence[GroupVintage], extras: Sequence[str], names: Mapping[str, str]) -> str:
     parts = [g.title for g in groups]
     if extras:
-        parts.append(_join_sv([names.get(e, e) for e in extras]) if len(extras) <= 3 else f"{len(extras)} andra kommuner")
-    return _join_sv(parts) if parts else "inga kommuner"
+        parts.append(join_sv([names.get(e, e) for e in extras]) if len(extras) <= 3 else f"{len(extras)} andra kommuner")
+    return join_sv(parts) if parts else "inga kommuner"
+
+
+def _origin(group: GroupVintage) -> str:
+    """Whose group it is: Kolada's (as Kolada last listed it) or one we computed (docs/similar.md)."""
+    if group.group_id.startswith(COMPUTED_GROUP):
+        return f"beräknade {group.read_at:%Y-%m-%d} ur Koladas värden; avstånd och nyckeltal i bilagan"
+    return f"Koladas kommungrupp {group.group_id}, medlemmar enligt Kolada {group.read_at:%Y-%m-%d}"
 
 
 def _set_description(groups: Sequence[GroupVintage], extras: Sequence[str], peers: Sequence[str], home_id: str,
                      names: Mapping[str, str]) -> str:
-    parts = [f"{g.title} (Koladas kommungrupp {g.group_id}, medlemmar enligt Kolada {g.read_at:%Y-%m-%d})"
-             for g in groups]
+    parts = [f"{g.title} ({_origin(g)})" for g in groups]
     if extras:
-        parts.append("tillagda kommuner " + _join_sv([names.get(e, e) for e in extras]))
+        parts.append("tillagda kommuner " + join_sv([names.get(e, e) for e in extras]))
     home_in_group = any(home_id in g.member_ids for g in groups)
-    listed = _join_sv([names.get(p, p) for p in peers]) if peers else "inga"
-    return (f"{_join_sv(parts) if parts else 'inga kommuner'}; {len(peers)} kommuner: {listed}"
+    listed = join_sv([names.get(p, p) for p in peers]) if peers else "inga"
+    return (f"{join_sv(parts) if parts else 'inga kommuner'}; {len(peers)} kommuner: {listed}"
             + (f" ({names.get(home_id, home_id)} själv räknas inte in)" if home_in_group else ""))
 
 
@@ -147,11 +164,12 @@ def _years_listed(rows: pd.DataFrame, years: Iterable[int] | None) -> list[int]:
 
 
 def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids: Sequence[str],
-                riket_id: str | None = RIKET, years: Iterable[int] | None = None) -> pd.DataFrame:
+                riket_id: str | None = RIKET, years: Iterable[int] | None = None, ranking: bool = True) -> pd.DataFrame:
     """The value of the home municipality, each peer and Riket per listed year, with yearly ranks.
 
     One row per year × municipality, a missing value included as NaN (a peer without a value is
-    news for the reader, not a row to drop). `role` is home, peer or riket; Riket is not ranked.
+    news for the reader, not a row to drop). `role` is home, peer or riket; Riket is not ranked,
+    nor is anyone when `ranking` is false (a count that grows with population, see `units.ranked`).
     """
     roles = {home_id: HOME, **{p: PEER for p in peer_ids if p != home_id}}
     if riket_id is not None and riket_id not in roles:
@@ -168,7 +186,9 @@ def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_i
     ranked = rows["role"].isin([HOME, PEER]) & rows["value"].notna()
     rows["rank"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     rows["rank_of"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
-    if indicator.direction != "none" and ranked.any():
+    # A year where the home alone has a value (one filled from the author's own figures) ranks nothing: "1 av 1".
+    ranked &= rows.loc[ranked].groupby("period")["value"].transform("count").reindex(rows.index).fillna(0) >= 2
+    if ranking and indicator.direction != "none" and ranked.any():
         by_year = rows.loc[ranked].groupby("period")["value"]
         rows.loc[ranked, "rank"] = by_year.rank(method="min", ascending=indicator.direction == "lower").astype("Int64")
         rows.loc[ranked, "rank_of"] = by_year.transform("count").astype("Int64")
@@ -176,7 +196,7 @@ def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_i
     return rows[PEER_COLUMNS].reset_index(drop=True)
 
 
-def _year_stats(rows: pd.DataFrame, direction: str, n_peers: int) -> pd.DataFrame:
+def _year_stats(rows: pd.DataFrame, direction: str, n_peers: int, ranking: bool = True) -> pd.DataFrame:
     """Per year of `peer_values` rows: the home value, the peers' spread, rank, percentile and Riket.
 
     Computed for all years at once (one groupby each), since a compare of 168 indicators against
@@ -194,7 +214,7 @@ def _year_stats(rows: pd.DataFrame, direction: str, n_peers: int) -> pd.DataFram
         "peer_n": spread.count(), "riket": riket}, index=years)
     out["peer_n"] = out["peer_n"].fillna(0).astype("int64")
     out["peer_missing"] = n_peers - out["peer_n"]
-    ranked = direction != "none"
+    ranked = ranking and direction != "none"
     out["rank"] = home["rank"] if ranked else pd.NA
     out["rank_of"] = home["rank_of"] if ranked else pd.NA
     if ranked:
@@ -214,25 +234,29 @@ def _year_stats(rows: pd.DataFrame, direction: str, n_peers: int) -> pd.DataFram
 
 def benchmark(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids: Sequence[str],
               riket_id: str | None = RIKET, years: Iterable[int] | None = None,
-              rows: pd.DataFrame | None = None) -> pd.DataFrame:
+              rows: pd.DataFrame | None = None, ranking: bool = True) -> pd.DataFrame:
     """One row per listed year: the home value against the set's median, spread, rank and Riket.
 
     Columns: BENCHMARK_COLUMNS (definitions in the module docstring). `is_latest` marks the year
     the latest-year comparison uses (see `latest_year`). `rows`: this indicator's `peer_values`,
-    when the caller has them already.
+    when the caller has them already; `ranking` as there.
     """
-    rows = peer_values(values, indicator, home_id, peer_ids, riket_id, years) if rows is None else rows
+    rows = peer_values(values, indicator, home_id, peer_ids, riket_id, years, ranking) if rows is None else rows
     n_peers = len({p for p in peer_ids if p != home_id})
     if rows.empty:
         out = pd.DataFrame(columns=["period", "home_value", "peer_median", "peer_mean", "peer_min", "peer_max",
                                     "peer_q1", "peer_q3", "peer_n", "riket", "peer_missing", "rank", "rank_of",
                                     "percentile", "diff_to_median", "diff_to_median_pct"])
     else:
-        out = _year_stats(rows, indicator.direction, n_peers)
+        out = _year_stats(rows, indicator.direction, n_peers, ranking)
     target = indicator.target
     out = out.assign(indicator=indicator.id, kpi=indicator.kpi, label=indicator.label, gender=indicator.gender,
                      direction=indicator.direction, home_id=home_id,
-                     target=float(target.value) if target else float("nan"), target_year=target.year if target else pd.NA)
+                     target=float(target.value) if isinstance(target, Target) else float("nan"),
+                     target_year=target.year if isinstance(target, Target) else pd.NA)
+    if isinstance(target, MedianTarget):
+        out["target"] = out["peer_median"].astype("float64")
+    out["quartile"] = [quartile(r, n) for r, n in zip(out["rank"], out["rank_of"])]
     out["gap_to_target"] = out["home_value"] - out["target"]
     home = out.set_index("period")["home_value"]
     first = home.dropna()
@@ -243,27 +267,40 @@ def benchmark(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids
     return out[BENCHMARK_COLUMNS]
 
 
+BEST, MIDDLE, WORST = "best", "middle", "worst"
+
+
+def quartile(rank: object, rank_of: object) -> str | None:
+    """BEST, MIDDLE or WORST quarter for rank r of n (see the module docstring); None without a rank."""
+    if pd.isna(rank) or pd.isna(rank_of) or int(rank_of) < 2:  # type: ignore[arg-type]
+        return None
+    r, n = int(rank), int(rank_of)  # type: ignore[arg-type]
+    quarter = -(-n // 4)
+    return BEST if r <= quarter else WORST if r > n - quarter else MIDDLE
+
+
 def latest_year(bench: pd.DataFrame) -> int | None:
-    """The latest year with a home value: the year the latest-year comparison is made on.
+    """The year the latest-year comparison is made on: the latest in which the home and the set both
+    have values, else the home's latest year.
 
     Not the latest year anyone has: a plan compares its own latest figure, and survey-based KPIs
-    that are not published every year would otherwise compare the peers' year with nothing.
+    that are not published every year would otherwise compare the peers' year with nothing. Nor a
+    year the home has alone (a figure from the author's own file, a year the peers are not yet
+    published for): a table of the home beside empty cells compares nothing. The overview still
+    shows that newer figure as the home's latest value.
     """
-    years = bench.loc[bench["home_value"].notna(), "period"]
-    return int(years.max()) if len(years) else None
-
-
-# Kolada's title endings as a reader says them after a number: "92,0 %", "4,5 per 1 000 inv".
-_NATURAL_UNITS = [(re.compile(r"^(andel|procent)\s*\(?%\)?$|^\(%\)$|^%$", re.I), "%"),
-                  (re.compile(r"^antal\s*/\s*1\s?000\s*(inv|invånare)?\.?$", re.I), "per 1 000 inv"),
-                  (re.compile(r"^antal\s*/\s*10\s?000\s*(inv|invånare)?\.?$", re.I), "per 10 000 inv"),
-                  (re.compile(r"^antal$", re.I), "")]
+    home = bench["home_value"].notna()
+    for rows in (home & bench["peer_median"].notna(), home):
+        years = bench.loc[rows, "period"]
+        if len(years):
+            return int(years.max())
+    return None
 
 
 def unit_of(indicator: Indicator, kpi_title: str | None, source_unit: str | None = None) -> str:
-    """The configured unit; else the source's own (SCB's contents unit, already worded); else Kolada's
-    title ending after its last comma, worded as read after a number; a ratio without a unit reads
-    "per 1 000" (or "%" for a scale of 100)."""
+    """The configured unit; else the source's own (SCB's contents unit, already worded); else the unit
+    Kolada's title ends in (`units.kolada_unit`); a ratio without a unit reads "per 1 000" (or "%"
+    for a scale of 100)."""
     if indicator.unit:
         return indicator.unit
     if indicator.ratio is not None:
@@ -271,8 +308,7 @@ def unit_of(indicator: Indicator, kpi_title: str | None, source_unit: str | None
         return "%" if scale == 100 else (f"per {scale:,.0f}".replace(",", " ") if scale > 1 else "")
     if source_unit is not None:
         return source_unit
-    raw = kpi_title.rsplit(",", 1)[1].strip() if kpi_title and "," in kpi_title else ""
-    return next((word for pattern, word in _NATURAL_UNITS if pattern.match(raw)), raw)
+    return kolada_unit(kpi_title)
 
 
 def default_decimals(indicator: Indicator, values: pd.Series, source_decimals: int | None = None) -> int:
@@ -347,38 +383,60 @@ def revised_values(revisions: pd.DataFrame, peers: pd.DataFrame, indicator: Indi
     return out[columns].sort_values(["period", "municipality_id"]).reset_index(drop=True)
 
 
-OVERVIEW_YEARS = 3
+OVERVIEW_YEARS = 3  # shared year columns unless `[report] years` names two or three
 TOWARD, AWAY, SAME, REACHED = "toward", "away", "same", "reached"
 
 
-def overview(benches: Sequence[pd.DataFrame], indicators: Sequence[Indicator]) -> tuple[list[int], pd.DataFrame]:
+def overview_years(benches: Sequence[pd.DataFrame], count: int = OVERVIEW_YEARS) -> list[int]:
+    """The `count` years in which most indicators have a home value (the later year on a tie), in order.
+
+    Not the latest years of the whole dataset: with a monthly SCB series reaching 2025 and Kolada
+    ending in 2022, those would leave every Kolada row blank.
+    """
+    have = pd.Series([int(p) for b in benches for p in b.loc[b["home_value"].notna(), "period"].unique()],
+                     dtype="int64")
+    counts = have.value_counts()
+    best = sorted(counts.index, key=lambda y: (-counts[y], -y))[:count]
+    return sorted(int(y) for y in best)
+
+
+def overview(benches: Sequence[pd.DataFrame], indicators: Sequence[Indicator],
+             years: Sequence[int] = ()) -> tuple[list[int], pd.DataFrame]:
     """One row per indicator for the plan's own table shape ("Indikator | Nyckeltal | Mål | 2022 | 2023").
 
-    Returns the year columns (the `OVERVIEW_YEARS` latest years in which any indicator has a home
-    value) and the rows: label, kpi, target, target_year, the home value per year column
-    (`value_<year>`), the latest year with a home value and the group's median and rank there, and
-    `trend`: whether the latest change (from the previous year with a value) moved toward the
-    target or away from it (a target counts as met once the value is on its better side, by the
-    direction), kept it met, or, without a target, went the better or the worse way; None without
-    a previous value or without target and direction.
+    Returns the shared year columns (`years` as configured, else `overview_years`) and the rows:
+    indicator, label, kpi, the home value per year column (`value_<year>`), `latest_year` and
+    `latest_value` (the home's latest value, whether or not its year is a column), `compared_year`
+    with the set's median, rank and `quartile` (the home's latest year, or where the set has no
+    median then, e.g. a year filled from the author's own figures, the latest year both have a
+    value), `home_missing` (the home has no value at all: the year and median are then the set's
+    latest with a median), and `trend`: whether the latest change (from the
+    previous year with a value) moved toward the target or away from it (a target counts as met
+    once the value is on its better side, by the direction; `target = "median"` against each year's
+    median), kept it met, or, without a numeric target, went the better or the worse way; None
+    without a previous value or without target and direction.
     """
-    have = [b.loc[b["home_value"].notna(), "period"] for b in benches]
-    years = sorted({int(p) for h in have for p in h})[-OVERVIEW_YEARS:]
+    years = sorted(years) if years else overview_years(benches)
     rows = []
     for bench, ind in zip(benches, indicators):
         home = bench.loc[bench["home_value"].notna()].set_index("period")
-        latest = bench[bench["is_latest"]]
-        row: dict[str, object] = {"indicator": ind.id, "label": ind.label, "kpi": ind.kpi,
-                                  "target": ind.target.value if ind.target else float("nan"),
-                                  "target_year": ind.target.year if ind.target else pd.NA}
+        latest = bench.loc[bench["home_value"].notna()].tail(1)  # the home's newest, compared or not
+        row: dict[str, object] = {"indicator": ind.id, "label": ind.label, "kpi": ind.kpi}
         row |= {f"value_{y}": float(home["home_value"].get(y, float("nan"))) for y in years}
-        if latest.empty:
-            rows.append(row | {"latest_year": pd.NA, "median": float("nan"), "rank": pd.NA, "rank_of": pd.NA,
-                               "trend": None})
+        row["home_missing"] = latest.empty
+        compared = bench[bench["is_latest"] & bench["peer_median"].notna()]
+        compared = compared if len(compared) else bench.loc[bench["peer_median"].notna()].tail(1)
+        if compared.empty:
+            rows.append(row | {"latest_year": int(latest["period"].iloc[0]) if len(latest) else pd.NA,
+                               "latest_value": latest["home_value"].iloc[0] if len(latest) else float("nan"),
+                               "compared_year": pd.NA, "median": float("nan"), "rank": pd.NA, "rank_of": pd.NA,
+                               "quartile": None, "trend": _trend(home["home_value"], home["target"], ind.direction)})
             continue
-        last = latest.iloc[0]
-        row |= {"latest_year": int(last["period"]), "median": last["peer_median"], "rank": last["rank"],
-                "rank_of": last["rank_of"], "trend": _trend(home["home_value"], ind)}
+        last, shown = compared.iloc[0], (latest if len(latest) else compared).iloc[0]
+        row |= {"latest_year": int(shown["period"]), "latest_value": shown["home_value"],
+                "compared_year": int(last["period"]), "median": last["peer_median"],
+                "rank": last["rank"], "rank_of": last["rank_of"], "quartile": last["quartile"],
+                "trend": _trend(home["home_value"], home["target"], ind.direction)}
         rows.append(row)
     return years, pd.DataFrame(rows)
 
@@ -392,17 +450,20 @@ def _shortfall(value: float, target: float, direction: str) -> float:
     return abs(value - target)
 
 
-def _trend(home: pd.Series, ind: Indicator) -> str | None:
+def _trend(home: pd.Series, targets: pd.Series, direction: str) -> str | None:
+    """The latest change judged against the target of each of the two years (a value, or the median),
+    or by the direction where there is none (a target in words, or only a direction)."""
     if len(home) < 2:
         return None
     before, now = float(home.iloc[-2]), float(home.iloc[-1])
-    if ind.target is not None:
-        was, new = (_shortfall(v, ind.target.value, ind.direction) for v in (before, now))
+    aims = (float(targets.iloc[-2]), float(targets.iloc[-1]))
+    if not any(math.isnan(a) for a in aims):
+        was, new = _shortfall(before, aims[0], direction), _shortfall(now, aims[1], direction)
         if was == new == 0.0:
             return REACHED
         distance = new - was
-    elif ind.direction in ("lower", "higher"):
-        distance = (now - before) if ind.direction == "lower" else (before - now)
+    elif direction in ("lower", "higher"):
+        distance = (now - before) if direction == "lower" else (before - now)
     else:
         return None
     return SAME if distance == 0 else (TOWARD if distance < 0 else AWAY)

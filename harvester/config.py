@@ -17,37 +17,40 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import comparisons
+from .comparisons import DEFAULT as DEFAULT_COMPARISON, ComparisonSpec
+from .errors import ConfigError
+from .names import GENDERS
+from .similar_spec import parse_similar
+from .sources.file.spec import KEYS as FILE_KEYS, FileSeries, SpecError, file_series
 from .sources.scb.series import ScbSeries
 
 DEFAULT_API_URL = "https://api.kolada.se/v3"
 DEFAULT_SCB_API_URL = "https://statistikdatabasen.scb.se/api/v2"
-SOURCES = ("kolada", "scb")  # an indicator's `source`; a ratio has none of its own
+SOURCES = ("kolada", "scb", "file")  # an indicator's `source`; a ratio has none of its own
 SCB_TABLE = re.compile(r"^TAB\d+$", re.IGNORECASE)
 DIRECTIONS = ("lower", "higher", "none")
-GENDERS = ("T", "K", "M")
 KPI_ID = re.compile(r"^[NU]\d{5}$")
-GROUP_ID = re.compile(r"^G\d+$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EARLIEST_YEAR = 1950  # plausibility only: each source knows where its own series start
+# Comparison members computed from data, each a key of a comparison table with its parser (comparisons.py).
+MEMBER_KINDS: dict[str, comparisons.MemberParser] = {"similar": parse_similar}
 
 KNOWN_KEYS: dict[str, set[str]] = {
-    "": {"source", "home", "comparison", "years", "report", "indicator"},
+    "": {"source", "home", "comparison", "comparisons", "years", "report", "indicator"},
     "source": {"api_url", "cache", "rate", "timeout", "deadline", "max_response_mb", "max_retry_seconds", "backoff",
                "scb"},
     "source.scb": {"api_url"},
     "home": {"municipality"},
-    "comparison": {"groups", "municipalities", "riket"},
+    "comparison": comparisons.set_keys(MEMBER_KINDS),
     "years": {"from", "to"},
-    "report": {"revised_since"},
+    "report": {"revised_since", "years"},
     "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals", "source", "table",
-                  "contents", "select", "month", "ratio", "number"},
-    "target": {"value", "year"},
+                  "contents", "select", "month", "ratio", "comparison", "rank", "number"},
+    "target": {"value", "year", "text"},
     "ratio": {"numerator", "denominator", "scale"},
 }
-
-
-class ConfigError(ValueError):
-    """A configuration problem, worded for the person who edits the file."""
+KNOWN_KEYS["indicator"] |= {"fill", *FILE_KEYS}  # fill: years its own source lacks, from another indicator
 
 
 def checked_url(url: str, origin: str) -> str:
@@ -77,6 +80,23 @@ class Target:
 
 
 @dataclass(frozen=True)
+class TextTarget:
+    """A target in the plan's words ("Minska med 1 procentenhet"): printed as written, judged by direction."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class MedianTarget:
+    """`target = "median"`: "i nivå med jämförbara kommuner", the gap is to the set's median of each year."""
+
+
+MEDIAN_TARGET = "median"
+AnyTarget = Target | TextTarget | MedianTarget
+OVERVIEW_YEARS = (2, 3)  # how many shared year columns `[report] years` may name, as plans use
+
+
+@dataclass(frozen=True)
 class Ratio:
     """numerator / denominator × scale, per municipality and year, of two other indicators' values."""
 
@@ -94,13 +114,17 @@ class Indicator:
     label: str
     kpi: str
     direction: str = "none"
-    target: Target | None = None
+    target: AnyTarget | None = None
     gender: str = "T"
     unit: str | None = None
     decimals: int | None = None
-    source: str = "kolada"  # kolada | scb | ratio
+    source: str = "kolada"  # kolada | scb | file | ratio
     scb: ScbSeries | None = None
     ratio: Ratio | None = None
+    comparison: str = DEFAULT_COMPARISON  # the key of the comparison set it is compared with
+    rank: bool = False  # `rank = true`: rank a count that grows with population all the same
+    file: FileSeries | None = None
+    fill: str | None = None  # another indicator whose values stand in for years this one lacks
     number: str | None = None  # the plan's own number ("3 b"), shown before the label
 
     @property
@@ -108,6 +132,8 @@ class Indicator:
         """How tables cite the figure: the KPI id, the SCB table and contents code, or "kvot"."""
         if self.scb is not None:
             return f"SCB {self.scb.table} {self.scb.contents}"
+        if self.file is not None:
+            return f"egen statistik, {self.file.path}"
         return "kvot" if self.ratio is not None else self.kpi
 
 
@@ -153,6 +179,24 @@ class Config:
     indicators: tuple[Indicator, ...] = ()
     source: SourceSettings = field(default_factory=SourceSettings)
     revised_since: dt.date | None = None
+    comparisons: tuple[ComparisonSpec, ...] = ()  # every set, the default (`[comparison]`) first
+    report_years: tuple[int, ...] = ()  # `[report] years`: the overview's shared year columns
+
+    @property
+    def comparison_sets(self) -> dict[str, ComparisonSpec]:
+        """Every comparison set by key; a Config built without them has the default from its fields."""
+        sets = {spec.key: spec for spec in self.comparisons}
+        return sets or {DEFAULT_COMPARISON: ComparisonSpec(groups=self.groups, municipalities=self.municipalities,
+                                                           riket=self.riket)}
+
+    def comparison_of(self, indicator: Indicator) -> ComparisonSpec:
+        return self.comparison_sets[indicator.comparison]
+
+    @property
+    def used_comparisons(self) -> list[ComparisonSpec]:
+        """The sets some indicator is compared with, in config order: what a fetch must cover."""
+        used = {ind.comparison for ind in self.indicators}
+        return [spec for key, spec in self.comparison_sets.items() if key in used]
 
     @property
     def kpis(self) -> list[str]:
@@ -296,16 +340,8 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         raise v.fail('[home] needs municipality = "<id or name>", e.g. municipality = "0484"', "home")
     home = v.string(home_t["municipality"], "[home] municipality", "home", "municipality")
 
-    comp = v.table(data, "comparison")
-    groups = _string_list(v, comp.get("groups", []), "comparison", "groups")
-    for gid in groups:
-        if not GROUP_ID.match(gid):
-            raise v.fail(f"group id {gid!r} is not a Kolada municipality group id (G followed by digits, e.g. \"G36484\")",
-                         "comparison", "groups")
-    extra = _string_list(v, comp.get("municipalities", []), "comparison", "municipalities")
-    riket = comp.get("riket", True)
-    if not isinstance(riket, bool):
-        raise v.fail(f"[comparison] riket must be true or false, got {riket!r}", "comparison", "riket")
+    sets = comparisons.parse_sets(v, data.get("comparison", {}), data.get("comparisons", {}), MEMBER_KINDS)
+    default = sets[DEFAULT_COMPARISON]
 
     years = v.table(data, "years")
     year_from = v.year(years.get("from", 2015), "[years] from", "from")
@@ -318,11 +354,12 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     if revised_since is not None and (not isinstance(revised_since, dt.date) or isinstance(revised_since, dt.datetime)):
         raise v.fail(f"[report] revised_since must be a date without quotes, e.g. revised_since = 2024-01-01; "
                      f"got {revised_since!r}", "report", "revised_since")
+    report_years = _report_years(v, report.get("years"))
 
     raw_inds = data.get("indicator", [])
     if not isinstance(raw_inds, list) or not raw_inds:
         raise v.fail(f"the config needs at least one [[indicator]] table ({NEEDED})", "")
-    indicators = tuple(_parse_indicator(v, raw, i) for i, raw in enumerate(raw_inds))
+    indicators = tuple(_parse_indicator(v, raw, i, sets) for i, raw in enumerate(raw_inds))
     seen: dict[str, int] = {}
     for i, ind in enumerate(indicators):
         if ind.id in seen:
@@ -330,9 +367,21 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
                          "indicator", "id", i)
         seen[ind.id] = i
     _check_ratios(v, indicators)
-    return Config(path=path, home=home, groups=tuple(groups), municipalities=tuple(extra), riket=riket,
-                  year_from=year_from, year_to=year_to, indicators=indicators, source=source,
-                  revised_since=revised_since)
+    _check_fills(v, indicators)
+    return Config(path=path, home=home, groups=default.groups, municipalities=default.municipalities,
+                  riket=default.riket, year_from=year_from, year_to=year_to, indicators=indicators, source=source,
+                  revised_since=revised_since, comparisons=tuple(sets.values()), report_years=report_years)
+
+
+def _report_years(v: _Validator, raw: Any) -> tuple[int, ...]:
+    if raw is None:
+        return ()
+    last = dt.date.today().year + 1
+    if (not isinstance(raw, list) or len(raw) not in OVERVIEW_YEARS or len(set(raw)) != len(raw)
+            or not all(isinstance(y, int) and not isinstance(y, bool) and EARLIEST_YEAR <= y <= last for y in raw)):
+        raise v.fail(f"[report] years must list {' or '.join(map(str, OVERVIEW_YEARS))} different years, "
+                     f"e.g. years = [2022, 2023]; got {raw!r}", "report", "years")
+    return tuple(sorted(raw))
 
 
 def _parse_source(v: _Validator, src: dict[str, Any]) -> SourceSettings:
@@ -368,18 +417,12 @@ def _number(v: _Validator, value: Any, what: str, low: float, high: float, table
     return float(value)
 
 
-def _string_list(v: _Validator, value: Any, table: str, key: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
-        raise v.fail(f"[{table}] {key} must be a list of texts in quotes, e.g. {key} = [\"G36484\"]", table, key)
-    return [x.strip() for x in value]
-
-
 SCB_KEYS = ("table", "contents", "select", "month")
 NEEDED = ('needed: id, label and kpi for Kolada; id, label, source = "scb", table and contents for SCB; '
-          'or id, label and ratio')
+          'id, label, source = "file" and path for own figures; or id, label and ratio')
 
 
-def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
+def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, ComparisonSpec]) -> Indicator:
     if not isinstance(raw, dict):
         raise v.fail("each [[indicator]] must be a table", "indicator", None, i)
     name = f"[[indicator]] number {i + 1}"
@@ -413,8 +456,19 @@ def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
     if number is not None and not (isinstance(number, str) and number.strip()):
         raise v.fail(f'{name}: number is the plan\'s own number in quotes, e.g. number = "3 b", got {number!r}',
                      "indicator", "number", i)
+    fill = raw.get("fill")
+    if fill is not None:
+        fill = v.string(fill, f"{name} fill", "indicator", "fill", i)
+    rank = raw.get("rank", False)
+    if not isinstance(rank, bool):
+        raise v.fail(f"{name}: rank must be true or false, got {rank!r}", "indicator", "rank", i)
+    if rank and direction == "none":
+        raise v.fail(f'{name}: rank = true needs direction = "lower" or "higher" (which way is better)',
+                     "indicator", "rank", i)
     common = dict(id=ind_id, label=label, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
-                  gender=gender, unit=unit, decimals=decimals, number=number.strip() if number else None)
+                  gender=gender, unit=unit, decimals=decimals, rank=rank,
+                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i), fill=fill,
+                  number=number.strip() if number else None)
     if "ratio" in raw:
         return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
     source = raw.get("source", "kolada")
@@ -424,11 +478,18 @@ def _parse_indicator(v: _Validator, raw: Any, i: int) -> Indicator:
     if source == "scb":
         scb = _parse_scb(v, raw, name, i)
         return Indicator(kpi=scb.id, source="scb", scb=scb, **common)
+    if source == "file":
+        try:
+            spec = file_series(raw, name, ind_id, label, v.path, f"{v.path}:{v.where.line_of('indicator', 'path', i)}")
+        except SpecError as exc:
+            raise v.fail(str(exc), "indicator", exc.key, i) from None
+        return Indicator(kpi=spec.id, source="file", file=spec, **common)
     if "kpi" not in raw:
         raise v.fail(f"{name} has no kpi ({NEEDED})", "indicator", None, i)
-    for key in SCB_KEYS:
+    for key in (*SCB_KEYS, *FILE_KEYS):
         if key in raw:
-            raise v.fail(f'{name}: {key} belongs to an SCB indicator; add source = "scb" (and remove kpi) or '
+            owner, wanted = ("an SCB", "scb") if key in SCB_KEYS else ("a file", "file")
+            raise v.fail(f'{name}: {key} belongs to {owner} indicator; add source = "{wanted}" (and remove kpi) or '
                          f"remove {key}", "indicator", key, i)
     kpi = v.string(raw["kpi"], f"{name} kpi", "indicator", "kpi", i).upper()
     if not KPI_ID.match(kpi):
@@ -465,7 +526,7 @@ def _parse_scb(v: _Validator, raw: dict[str, Any], name: str, i: int) -> ScbSeri
 
 def _parse_ratio(v: _Validator, raw: dict[str, Any], name: str, i: int) -> Ratio:
     example = 'ratio = { numerator = "arbetslosa", denominator = "befolkning-16-64", scale = 1000 }'
-    for key in ("kpi", "source", *SCB_KEYS):
+    for key in ("kpi", "source", "fill", *SCB_KEYS, *FILE_KEYS):
         if key in raw:
             raise v.fail(f"{name}: a ratio is computed from two other indicators; remove {key}",
                          "indicator", key, i)
@@ -483,6 +544,19 @@ def _parse_ratio(v: _Validator, raw: dict[str, Any], name: str, i: int) -> Ratio
     return Ratio(numerator=parts[0], denominator=parts[1], scale=scale)
 
 
+def _source_part(v: _Validator, by_id: dict[str, Indicator], ind: Indicator, key: str, named: str,
+                 i: int) -> Indicator:
+    """The other indicator `key` (ratio, fill) names: one of this config, not itself, read from a source."""
+    other = by_id.get(named)
+    if other is None or other is ind:
+        raise v.fail(f"indicator {ind.id!r}: {key} names {named!r}, which is not another indicator of this "
+                     f"config{_near(named, [k for k in by_id if k != ind.id])}", "indicator", key, i)
+    if other.ratio is not None:
+        raise v.fail(f"indicator {ind.id!r}: {key} names {named!r}, which is a ratio itself; name indicators "
+                     "read from Kolada, SCB or a file", "indicator", key, i)
+    return other
+
+
 def _check_ratios(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
     """A ratio names two other indicators that are read from a source (not ratios themselves)."""
     by_id = {ind.id: ind for ind in indicators}
@@ -490,22 +564,41 @@ def _check_ratios(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
         if ind.ratio is None:
             continue
         for part in (ind.ratio.numerator, ind.ratio.denominator):
-            other = by_id.get(part)
-            if other is None or other is ind:
-                raise v.fail(f"indicator {ind.id!r}: ratio names {part!r}, which is not another indicator of this "
-                             f"config{_near(part, [k for k in by_id if k != ind.id])}", "indicator", "ratio", i)
-            if other.ratio is not None:
-                raise v.fail(f"indicator {ind.id!r}: ratio names {part!r}, which is a ratio itself; name indicators "
-                             "read from Kolada or SCB", "indicator", "ratio", i)
+            _source_part(v, by_id, ind, "ratio", part, i)
 
 
-def _parse_target(v: _Validator, raw: Any, name: str, i: int) -> Target | None:
+def _check_fills(v: _Validator, indicators: tuple[Indicator, ...]) -> None:
+    """`fill` names another indicator read from a source, and following fills never comes back round."""
+    by_id = {ind.id: ind for ind in indicators}
+    for i, ind in enumerate(indicators):
+        if ind.fill is None:
+            continue
+        other: Indicator | None = _source_part(v, by_id, ind, "fill", ind.fill, i)
+        chain = [ind.id]
+        while other is not None:
+            if other.id in chain:
+                raise v.fail(f"indicator {ind.id!r}: fill goes round in a circle ({' → '.join([*chain, other.id])}); "
+                             "one of them must not fill from the other", "indicator", "fill", i)
+            chain.append(other.id)
+            other = by_id.get(other.fill) if other.fill else None
+
+
+def _parse_target(v: _Validator, raw: Any, name: str, i: int) -> AnyTarget | None:
     if raw is None:
         return None
     example = "target = { value = 1250, year = 2027 }"
+    forms = (f'{example}, target = {{ text = "Minska med 1 procentenhet" }} or target = "{MEDIAN_TARGET}" '
+             "(i nivå med jämförbara kommuner)")
+    if raw == MEDIAN_TARGET:
+        return MedianTarget()
     if not isinstance(raw, dict):
-        raise v.fail(f"{name}: target must be written as {example}", "indicator", "target", i)
+        raise v.fail(f"{name}: target must be written as {forms}; got {raw!r}", "indicator", "target", i)
     v.check_keys(raw, "target", "indicator", i, label=f"{name} target")
+    if "text" in raw:
+        if set(raw) != {"text"} or not isinstance(raw["text"], str) or not raw["text"].strip():
+            raise v.fail(f'{name}: a target in words is written alone, e.g. target = {{ text = "Minska" }}',
+                         "indicator", "target", i)
+        return TextTarget(raw["text"].strip())
     value, year = raw.get("value"), raw.get("year")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise v.fail(f"{name}: target value must be a number, e.g. {example}", "indicator", "target", i)

@@ -20,13 +20,15 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
-from . import __version__, schema, store
-from .config import Config
+from . import __version__, schema, similar_sets, store
+from .config import Config, ConfigError
 from .errors import SourceError, UpstreamUnavailable
 from .merge import Slice, losses_suspicious, merge_values
 from .names import RIKET
 from .resolve import Resolved, catalogue_tables, resolve, resolve_scb
 from .sources import Batch, Scope, Source
+from .sources.file.source import FileSource
+from .sources.file.table import FileError
 from .sources.kolada.client import KoladaClient
 from .sources.kolada.source import KoladaSource
 from .sources.scb.catalogue import CheckedSeries
@@ -74,6 +76,7 @@ class Harvest:
         self.batches_ok = 0
         self.batches = 0
         self.sources: list[Source] = []
+        self.covered: frozenset[str] = frozenset()  # KPIs the computed sets' pass fetched for every area wanted
 
     def run(self) -> HarvestResult:
         clock = time.monotonic()
@@ -97,21 +100,42 @@ class Harvest:
             self.result.failures.append(f"Kolada's catalogue could not be read: {exc}")
             self._finish()
             return
+        resolved = self._computed_sets(resolved)
         scb_series = self._resolve_scb()  # a config error here still costs nothing: nothing is fetched yet
         for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
             self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
         years = self.config.years(self.started.date())
+        specs = [ind.file for ind in self.config.indicators if ind.file is not None]
+        files = FileSource(specs, resolved.municipalities) if specs else None
+        if files is not None:  # first: a bad row stops the harvest before anything is fetched
+            self.sources.append(files)
+            try:
+                self._harvest(files, Scope(tuple(files.files), resolved.areas, years), resolved)
+            except FileError as exc:  # the author's mistake, as in the config: exit 2, nothing written
+                raise ConfigError(str(exc)) from None
         kolada = KoladaSource(self.client, resolved.kpis, resolved.municipalities, self.started.date())
         self.sources.append(kolada)
-        if resolved.kpis:
-            self._harvest(kolada, Scope(tuple(resolved.kpis), resolved.areas, years), resolved)
+        kpis = tuple(k for k in resolved.kpis if k not in self.covered)  # a recipe's KPI is fetched once, above
+        if kpis:
+            self._harvest(kolada, Scope(kpis, resolved.areas, years), resolved)
         if scb_series and self.scb is not None:
             scb = ScbSource(self.scb, scb_series)
             self.sources.append(scb)
             self._harvest(scb, Scope(tuple(s.id for s in scb_series), resolved.areas, years), resolved)
         if self.batches_ok or not self.batches:
-            self._stage_catalogue(resolved, scb_series)
+            self._stage_catalogue(resolved, scb_series, files)
         self._finish()
+
+    def _computed_sets(self, resolved: Resolved) -> Resolved:
+        """Computed comparison sets (docs/similar.md): their KPIs for every kommun first, then their members join."""
+        planned = similar_sets.plan(self.config, self.client, resolved, self.started.date())
+        if planned is None:
+            return resolved
+        self.sources.append(planned.source)
+        self.covered = frozenset(planned.scope.series)
+        self._harvest(planned.source, planned.scope, resolved)
+        values = similar_sets.staged_values(self.txn, self.root, planned.scope.series)
+        return similar_sets.with_sets(self.config, resolved, planned, values)
 
     def _resolve_scb(self) -> list[CheckedSeries]:
         """The SCB series checked against their tables; an unavailable SCB costs its series only."""
@@ -203,9 +227,10 @@ class Harvest:
             log.info("%s: %d rows received (%s), %d added, %d changed, %d removed", series, len(rows),
                      "complete" if batch.complete else "changes only", merged.added, merged.changed, merged.removed)
 
-    def _stage_catalogue(self, resolved: Resolved, scb: list[CheckedSeries]) -> None:
+    def _stage_catalogue(self, resolved: Resolved, scb: list[CheckedSeries], files: FileSource | None) -> None:
         stored = {name: store.read_table(self.root, name) for name in ("kpis", "groups", "series")}
-        for name, table in catalogue_tables(resolved, stored, self.started, scb).items():
+        described = files.series_rows(self.started) if files is not None else None
+        for name, table in catalogue_tables(resolved, stored, self.started, scb, described).items():
             if store.holds(self.root, name, table):
                 continue
             self.txn.stage_table(f"{name}.parquet", table)

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 WRITE_LOCK_SECONDS = 3.0
 CACHE_ERRORS = (sqlite3.Error, OSError)
+CACHE_FILE = "http-cache.sqlite"
+# The name the file had while it held Kolada's answers only: users' warm caches live under it.
+PREVIOUS_CACHE_FILES = ("kolada-http.sqlite",)
+SQLITE_SIDECARS = ("", "-wal", "-shm", "-journal")
 
 
 class BoundedSQLiteDict(SQLiteDict):
@@ -105,9 +109,34 @@ def _corrupt(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
 
 
+def adopt_previous_name(path: Path) -> None:
+    """Rename a cache left under an earlier name beside `path`, once, so an upgrade keeps a warm cache.
+
+    Only for our own file name: a cache the user named is theirs. The SQLite side files move with it, or
+    a half-written journal would be read against the wrong database. A rename that fails costs only
+    warm answers, so it is logged and the run goes on with a new file.
+    """
+    if path.name != CACHE_FILE or path.exists():
+        return
+    for name in PREVIOUS_CACHE_FILES:
+        old = path.with_name(name)
+        if not old.is_file():
+            continue
+        try:
+            for suffix in SQLITE_SIDECARS:
+                side = old.with_name(old.name + suffix)
+                if side.exists():
+                    side.replace(path.with_name(path.name + suffix))
+            log.info("renamed the HTTP cache %s to %s", old, path)
+        except OSError as exc:
+            log.warning("could not rename the HTTP cache %s to %s (%s); starting a new one", old, path, exc)
+        return
+
+
 def cached_session(path: Path, *, expire_after: timedelta, urls_expire_after: dict[str, timedelta],
                    filter_fn: Any) -> requests.Session:
     """A caching session on `path`, a fresh file if the old one is broken, or a plain session as a last resort."""
+    adopt_previous_name(path)
     try:
         return _open(path, expire_after, urls_expire_after, filter_fn)
     except CACHE_ERRORS as exc:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 
 MUNICIPALITY_ID = re.compile(r"^\d{4}$")
 RIKET = "0000"
+GENDERS = ("T", "K", "M")  # total, kvinnor, män: Kolada's codes, and the dataset's for every source
 
 
 class NotFound(LookupError):

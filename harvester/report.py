@@ -14,21 +14,24 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import compare, store
-from .config import Config, Indicator
+from . import compare, robustness, store, units
+from .config import Config, Indicator, Target
+from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
-from .render import MONTHS, Origin, build_document, chart_source, build_overview, indicator_title
+from .render import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
+from .render.reach import Reach, reach_words, widen
 from .render.charts import ChartRenderer
 from .render.docx import render_docx
 from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown
+from .similar_report import appendices, group_ids
 from .render.xlsx import render_workbook
 
 TABLES_DIR, CHARTS_DIR = "tables", "charts"
@@ -94,12 +97,17 @@ def _scb_origin(ind: Indicator, described: pd.DataFrame, years: list[int]) -> tu
 
 def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
              checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
-    """An indicator's values as stored (Kolada, SCB) or computed from two others (a ratio)."""
+    """An indicator's values as stored (Kolada, SCB, a file) or computed from two others (a ratio), filled
+    from another indicator (`fill`) where it has none."""
+    if ind.fill is not None:
+        return _filled(root, config, ind, described, years, checked, titles)
     if ind.ratio is None:
         values = store.read_values(root, [ind.kpi])
         if ind.scb is not None:
             origin, unit, decimals = _scb_origin(ind, described, years)
             return Sourced(values, origin, unit, decimals, checked.get(ind.kpi))
+        if ind.file is not None:
+            return Sourced(values, Origin(("file",), f"fil {ind.file.path}"), None, None, checked.get(ind.kpi))
         return Sourced(values, Origin(("kolada",), f"nyckeltal {ind.kpi}"), None, None, checked.get(ind.kpi))
     parts = (config.indicator(ind.ratio.numerator), config.indicator(ind.ratio.denominator))
     both = [_sourced(root, config, part, described, years, checked, titles) for part in parts]
@@ -115,6 +123,18 @@ def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame
     stamps = [b.checked for b in both if b.checked is not None]
     return Sourced(result.values, Origin(sources, reference, tuple(notes)), None, None,
                    min(stamps) if len(stamps) == len(both) else None)
+
+
+def _filled(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
+            checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
+    """The indicator's own values, with the `fill` indicator's where it has none, both cited in the notes."""
+    part = config.indicator(ind.fill or "")
+    mine, other = (_sourced(root, config, x, described, years, checked, titles) for x in (replace(ind, fill=None), part))
+    result = fill_values(mine.values, other.values, ind, part)
+    notes = fill_notes(result, titles, mine.origin.label, other.origin.label, other.origin.reference)
+    sources = (*mine.origin.sources, *(other.origin.sources if len(result.filled) else ()))
+    origin = Origin(tuple(dict.fromkeys(sources)), mine.origin.reference, (*mine.origin.notes, *notes))
+    return Sourced(result.values, origin, mine.unit, mine.decimals, mine.checked)
 
 
 class Staged:
@@ -178,7 +198,7 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
                  today: dt.date | None = None) -> ReportResult:
     """Compute every indicator of `config` from the dataset under `root` and write the outputs there.
 
-    Writes benchmark.parquet/.csv, peers.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
+    Writes benchmark.parquet/.csv, peers.parquet, robustness.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
     tables/benchmark.xlsx (the overview first), charts/<indicator>.png (no chart for an indicator
     without any home value), report.docx and report.html. With `revised_since`, the tables note every
     shown value the source revised on or after that date. Raises ReportError when the dataset is
@@ -206,13 +226,9 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     if municipalities.empty or not stored & set(config.series):
         raise ReportError(f"no harvested values under {root} for the KPIs of {config.path}: run {fetch} first")
     home_id = _resolve(config.home, municipalities, "[home] municipality", fetch)
-    extra_ids = [_resolve(m, municipalities, "[comparison] municipalities", fetch) for m in config.municipalities]
     titles = dict(zip(municipalities["id"], municipalities["title"]))
     home_title = titles[home_id]
-    try:
-        peers_set = compare.comparison_set(store.read_table(root, "groups"), config.groups, extra_ids, home_id, titles)
-    except ValueError as exc:
-        raise ReportError(f"{exc}: run {fetch} first") from None
+    sets = _comparison_sets(config, root, municipalities, home_id, titles, fetch)
 
     kpis = store.read_table(root, "kpis")
     kpi_titles = dict(zip(kpis["id"], kpis["title"]))
@@ -220,12 +236,14 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     described = store.read_table(root, "series")
     checked = store.checked_at(root)
     years = config.years(today)
-    riket_id = RIKET if config.riket else None
 
     notes: list[str] = []
-    benches, docs, units, decimals = [], [], [], []
+    robust: list[pd.DataFrame] = []
+    overview_notes: list[str] = []
+    benches, docs, shown_units, decimals, ranks = [], [], [], [], []
     sources: dict[str, None] = {}
-    newest, home_seen = None, False
+    reach: Reach = {}
+    home_seen = False
     peers_file: pq.ParquetWriter | None = None
     try:
         for ind in config.indicators:
@@ -233,37 +251,49 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
             own = sourced.values
             sources.update(dict.fromkeys(sourced.origin.sources))
             home_seen = home_seen or bool((own["municipality_id"] == home_id).any())
-            have = own.loc[own["value"].notna(), "period"]
-            newest = max(filter(None, [newest, int(have.max()) if len(have) else None]), default=None)
-            peers = compare.peer_values(own, ind, home_id, peers_set.peer_ids, riket_id, years)
-            peers["title"] = peers["municipality_id"].map(titles).fillna(peers["municipality_id"])
-            bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers)
+            spec = config.comparison_of(ind)
+            peers_set, riket = sets[spec.key], spec.riket
+            riket_id = RIKET if riket else None
             unit = compare.unit_of(ind, kpi_titles.get(ind.kpi), sourced.unit)
+            ranked = units.ranked(ind, unit, kpi_titles.get(ind.kpi))
+            peers = compare.peer_values(own, ind, home_id, peers_set.peer_ids, riket_id, years, ranking=ranked)
+            peers["title"] = peers["municipality_id"].map(titles).fillna(peers["municipality_id"])
+            bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers,
+                                      ranking=ranked)
+            latest = compare.latest_year(bench)
+            _widen_reach(reach, own, ind, home_id, _month(config, ind))
             places = compare.default_decimals(ind, peers["value"], sourced.decimals)
             revised = (compare.revised_values(revisions, peers, ind, revised_since) if revised_since
                        else revisions.iloc[0:0])
             last_check = sourced.checked
             doc = build_document(bench, peers, indicator=ind, home_title=home_title, comparison=peers_set, unit=unit,
-                                 decimals=places, riket=config.riket, revised=revised,
+                                 decimals=places, riket=riket, revised=revised,
                                  checked=last_check.date() if last_check is not None else None,
-                                 changed=_changed(own, ind.kpi), origin=sourced.origin)
+                                 changed=_changed(own, ind.kpi), origin=sourced.origin, ranked=ranked)
+            stands = robustness.positions(own, ind, home_id, robustness.comparisons(peers_set, riket_id))
+            robust.append(stands)
+            doc = _with_note(doc, robustness.sentence(stands, home_title, places))
+            overview_notes.append(robustness.sentence(stands, home_title, places).replace("Robusthet", ind.label, 1))
             staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
             staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
-            if compare.latest_year(bench) is None:
-                notes.append(f"{ind.id}: no values for {home_title} ({ind.reference}, gender {ind.gender}); table without "
-                             "comparison, no chart")
+            if latest is None:
+                shown = "the set's values shown without it" if doc.tables else "table without comparison"
+                notes.append(f"{ind.id}: no values for {home_title} ({ind.reference}, gender {ind.gender}); {shown}, "
+                             "no chart")
             else:
                 charts.submit(ind.id, bench=bench, peers=peers, title=indicator_title(ind, unit), home_title=home_title,
-                              unit=unit, decimals=places, direction=ind.direction, target=ind.target,
-                              riket=config.riket, source=chart_source(ind, sourced.origin))
+                              unit=unit, decimals=places, direction=ind.direction,
+                              target=ind.target if isinstance(ind.target, Target) else None,
+                              riket=riket, source=chart_source(ind, sourced.origin))
             table = pa.Table.from_pandas(peers, preserve_index=False)
             if peers_file is None:
                 peers_file = pq.ParquetWriter(staged.tmp("peers.parquet"), table.schema, compression="zstd")
             peers_file.write_table(table.cast(peers_file.schema))
             benches.append(bench.assign(unit=unit))
             docs.append(doc)
-            units.append(unit)
+            shown_units.append(unit)
             decimals.append(places)
+            ranks.append(ranked)
     finally:
         if peers_file is not None:
             peers_file.close()
@@ -271,9 +301,14 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
         raise ReportError(f"the dataset under {root} has no values for {home_title} ({home_id}): run {fetch} first")
 
     # What needs no chart first, while the chart workers finish.
-    overview_years, overview_rows = compare.overview(benches, list(config.indicators))
-    overview = build_overview(overview_years, overview_rows, home_title=home_title, comparison=peers_set, units=units,
-                              decimals=decimals, indicators=list(config.indicators), sources=tuple(sources))
+    overview_years, overview_rows = compare.overview(benches, list(config.indicators), config.report_years)
+    used = [sets[config.comparison_of(ind).key] for ind in config.indicators]
+    overview = build_overview(overview_years, overview_rows, home_title=home_title, comparisons=used,
+                              units=shown_units, decimals=decimals, indicators=list(config.indicators), ranked=ranks,
+                              sources=tuple(sources), reach=reach_words(reach))
+    for note in overview_notes:
+        overview = _with_note(overview, note)
+    staged.put("robustness.parquet", _parquet(pd.concat(robust, ignore_index=True)))
     staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/overview.html", render_html(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/benchmark.xlsx", render_workbook(docs, overview))
@@ -283,21 +318,65 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     drawn = charts.results()
     for ind_id, png in drawn.items():
         staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
-    title, subtitle = _title(home_title, peers_set.title, newest, today, tuple(sources))
-    staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, docs, drawn))
-    staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, docs, drawn))
+    title, subtitle = _title(home_title, compare.join_sv(list(dict.fromkeys(c.title for c in used))), reach, today,
+                             tuple(sources))
+    sections = [*docs, *appendices(root, config.used_comparisons, home_id, titles, kpi_titles)]
+    staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, sections, drawn))
+    staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, sections, drawn))
     return tuple(notes)
 
 
 def _figures(sources: tuple[str, ...]) -> str:
-    """"Nyckeltal" is Kolada's word; SCB publishes "statistik"."""
-    return {("kolada",): "Nyckeltal", ("scb",): "Statistik"}.get(tuple(sorted(set(sources))), "Nyckeltal och statistik")
+    """"Nyckeltal" is Kolada's word; SCB publishes "statistik"; an author's own file has "värden"."""
+    kolada, scb = "kolada" in sources, "scb" in sources
+    return "Nyckeltal och statistik" if kolada and scb else "Nyckeltal" if kolada else "Statistik" if scb else "Värden"
 
 
-def _title(home_title: str, comparison: str, newest: int | None, today: dt.date,
+def _with_note(doc: Document, note: str) -> Document:
+    """`doc` with one footnote more (none when `note` is empty), before the source line, which stays last."""
+    if not note:
+        return doc
+    notes = list(doc.footnotes)
+    at = len(notes) - 1 if notes and notes[-1].startswith("Källa:") else len(notes)
+    return replace(doc, footnotes=(*notes[:at], note, *notes[at:]))
+
+
+def _title(home_title: str, comparison: str, reach: Reach, today: dt.date,
            sources: tuple[str, ...]) -> tuple[str, str]:
-    """The report's title line and the line under it: who, compared with whom, and how new the data is."""
+    """The report's title line and the line under it: who, compared with whom, and how far each source's data reach."""
     return (f"{home_title} jämfört med {comparison}",
-            f"{_figures(sources)} till och med {newest}, sammanställda {today:%Y-%m-%d} från {Origin(sources).label}. "
-            "Medianer, rang och skillnader: egen bearbetning.")
+            f"{_figures(sources)} från {Origin(sources).label} ({reach_words(reach) or 'inga värden'}), sammanställda "
+            f"{today:%Y-%m-%d}. Medianer, rang och skillnader: egen bearbetning.")
+
+
+def _widen_reach(reach: Reach, values: pd.DataFrame, ind: Indicator, home_id: str, month: int | None) -> None:
+    """Let `reach` cover the home's values of `ind`, per source of each row: a year filled from the
+    author's file reaches the file's data, not Kolada's; a mixed ratio's row counts for both."""
+    mine = values[(values["kpi"] == ind.kpi) & (values["gender"] == ind.gender)
+                  & (values["municipality_id"] == home_id) & values["value"].notna()]
+    for source, period in mine.groupby("source")["period"].max().items():
+        for name in str(source).split("+"):
+            widen(reach, name, int(period), month if name == "scb" else None)
+
+
+def _month(config: Config, ind: Indicator) -> int | None:
+    """The month whose value stands for the year in a monthly SCB series (or a ratio of one), else None."""
+    parts = [ind] if ind.ratio is None else [config.indicator(ind.ratio.numerator),
+                                             config.indicator(ind.ratio.denominator)]
+    return next((p.scb.month for p in parts if p.scb is not None and p.scb.month), None)
+
+
+def _comparison_sets(config: Config, root: Path, municipalities: pd.DataFrame, home_id: str, titles: dict[str, str],
+                     fetch: str) -> dict[str, compare.ComparisonSet]:
+    """Each comparison set some indicator uses, by key, with its members read from the dataset."""
+    groups = store.read_table(root, "groups")
+    sets = {}
+    for spec in config.used_comparisons:
+        extra_ids = [_resolve(m, municipalities, f"[{spec.section}] municipalities", fetch) for m in spec.municipalities]
+        try:
+            sets[spec.key] = compare.comparison_set(groups, [*spec.groups, *group_ids(spec)], extra_ids, home_id,
+                                                    titles, spec.name)
+        except ValueError as exc:
+            raise ReportError(f"{exc}: run {fetch} first") from None
+    return sets
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import schema
+from .comparisons import union
 from .config import Config, ConfigError, indicator_place, place
 from .errors import BadResponse, RequestRefused, SourceError
 from .names import RIKET, NotFound, match_municipality, suggest_kpis
@@ -61,26 +62,28 @@ def resolve(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> 
 
     home = municipality(config.home, "municipality")
     titles = {str(m["id"]): str(m["title"]) for m in municipalities}
-    groups = _groups(config, client, home, titles)
+    wanted = union(config.comparison_sets.values())  # every set's members, fetched once
+    groups = _groups(config, wanted.groups, client, home, titles)
     peers = {str(m["member_id"]) for g in groups for m in g.get("members", [])}
-    peers |= {municipality(name, "municipalities") for name in config.municipalities}
+    peers |= {municipality(name, "municipalities") for name in wanted.municipalities}
     peers.discard(home)
-    areas = peers | {home} | ({RIKET} if config.riket else set())
+    areas = peers | {home} | ({RIKET} if wanted.riket else set())
     kpis, retired = _kpis(config, client, stored_kpis)
     return Resolved(home=home, home_title=titles[home], peers=tuple(sorted(peers)), areas=tuple(sorted(areas)),
                     kpis=kpis, retired=tuple(retired), municipalities=municipalities, groups=groups)
 
 
-def _groups(config: Config, client: KoladaClient, home: str, titles: dict[str, str]) -> list[dict[str, Any]]:
-    if not config.groups:
+def _groups(config: Config, wanted: tuple[str, ...], client: KoladaClient, home: str,
+            titles: dict[str, str]) -> list[dict[str, Any]]:
+    if not wanted:
         return []
-    found = {str(g["id"]): g for g in client.municipality_groups(list(config.groups))}
-    missing = [g for g in config.groups if g not in found]
+    found = {str(g["id"]): g for g in client.municipality_groups(list(wanted))}
+    missing = [g for g in wanted if g not in found]
     if missing:
         raise ResolveError(f"{place(config, 'groups', missing[0])}: {', '.join(missing)} "
                            f"{'is' if len(missing) == 1 else 'are'} not a Kolada municipality group. "
                            + groups_hint(client, home, titles))
-    return [found[g] for g in config.groups]
+    return [found[g] for g in wanted]
 
 
 def groups_hint(client: KoladaClient, home: str, titles: dict[str, str]) -> str:
@@ -199,10 +202,13 @@ def suggest_tables(client: ScbClient, table: str, label: str = "") -> str:
     return "; search for tables with `harvester scb search WORDS`"
 
 
-def series_table(stored: pd.DataFrame, checked: list[CheckedSeries], read_at: pd.Timestamp) -> pa.Table:
-    """Stored rows plus each checked series' row; a row whose description did not change keeps its `read_at`,
-    so a harvest with nothing new rewrites nothing."""
-    fresh = series_rows(checked, read_at)
+def series_table(stored: pd.DataFrame, checked: list[CheckedSeries], read_at: pd.Timestamp,
+                 others: pd.DataFrame | None = None) -> pa.Table:
+    """Stored rows plus each checked series' row (and the `others` rows of other sources); a row whose
+    description did not change keeps its `read_at`, so a harvest with nothing new rewrites nothing."""
+    fresh = series_rows(checked, read_at).reindex(columns=schema.SERIES.names)  # SCB's rows have no file columns
+    if others is not None and len(others):
+        fresh = pd.concat([fresh, others], ignore_index=True) if len(fresh) else others
     if len(stored) and len(fresh):
         described = [c for c in schema.SERIES.names if c != "read_at"]
         old = stored.set_index("kpi")
@@ -220,34 +226,39 @@ def _same_row(old: pd.Series, new: pd.Series, columns: list[str]) -> bool:
 
 
 def groups_table(stored: pd.DataFrame, groups: list[dict[str, Any]], read_at: pd.Timestamp) -> pa.Table:
-    """Stored vintages plus a new one for each group whose title or members changed.
+    """Stored vintages plus a new one for each group whose title, members or recipe changed.
 
     Kolada keeps a group's id while its members change; a plan read years later must say which
     municipalities were meant, so each change is kept as a vintage (rows with a new `read_at`).
+    A computed set (harvester/similar_spec.py) also carries its `recipe` and each member's
+    `distance`; a distance that moves with a revised value alone makes no new vintage.
     """
     new_rows = []
     for group in groups:
         gid = str(group["id"])
         members = sorted((str(m["member_id"]), str(m.get("member_title", ""))) for m in group.get("members", []))
+        distance = {str(m["member_id"]): m.get("distance") for m in group.get("members", [])}
+        recipe = group.get("recipe")
         mine = stored[stored["group_id"] == gid]
         if len(mine):
             latest = mine[mine["read_at"] == mine["read_at"].max()]
             same_title = set(latest["title"]) == {group.get("title")}
-            if same_title and sorted(zip(latest["member_id"], latest["member_title"])) == members:
+            same_recipe = set(latest["recipe"].fillna("")) == {recipe or ""}
+            if same_title and same_recipe and sorted(zip(latest["member_id"], latest["member_title"])) == members:
                 continue
         new_rows += [{"group_id": gid, "title": group.get("title"), "member_id": mid, "member_title": mtitle,
-                      "read_at": read_at} for mid, mtitle in members]
+                      "read_at": read_at, "distance": distance[mid], "recipe": recipe} for mid, mtitle in members]
     frame = pd.concat([stored, pd.DataFrame(new_rows, columns=schema.GROUPS.names)], ignore_index=True) if new_rows else stored
     return schema.to_arrow(frame.sort_values(["group_id", "read_at", "member_id"], kind="stable"), schema.GROUPS)
 
 
 def catalogue_tables(resolved: Resolved, stored: dict[str, pd.DataFrame], read_at: pd.Timestamp,
-                     scb: list[CheckedSeries] | None = None) -> dict[str, pa.Table]:
+                     scb: list[CheckedSeries] | None = None, described: pd.DataFrame | None = None) -> dict[str, pa.Table]:
     """The catalogue tables as they should be after this harvest (`stored` holds today's `kpis`, `groups`
-    and `series`); `series` only when SCB's metadata was read."""
+    and `series`); `series` only when SCB's metadata or a file was read (`described`: the files' rows)."""
     tables = {"kpis": kpis_table(stored["kpis"], resolved.kpis),
               "municipalities": municipalities_table(resolved.municipalities),
               "groups": groups_table(stored["groups"], resolved.groups, read_at)}
-    if scb:
-        tables["series"] = series_table(stored["series"], scb, read_at)
+    if scb or (described is not None and len(described)):
+        tables["series"] = series_table(stored["series"], scb or [], read_at, described)
     return tables

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: `source` in values (Kolada and SCB side by side); 3: the `series` table
+SCHEMA_VERSION = 5  # 2: `source` in values (Kolada and SCB side by side); 3: the `series` table; 4: own files in it;
+# 5: `distance` and `recipe` in groups (computed similar sets)
 UTC_TS = pa.timestamp("us", tz="UTC")
 KEY = ["kpi", "municipality_id", "period", "gender"]
 
@@ -54,9 +55,11 @@ GROUPS = pa.schema([
     ("member_id", pa.string()),
     ("member_title", pa.string()),
     ("read_at", UTC_TS),
+    ("distance", pa.float64()),  # computed sets only (docs/similar.md): the member's distance to the home
+    ("recipe", pa.string()),  # computed sets only: the recipe as JSON; null for Kolada's groups
 ])
 
-# What each non-Kolada series id stands for (Kolada's KPIs are described in `kpis`).
+# What each non-Kolada series id stands for, SCB's and own files' (Kolada's KPIs are described in `kpis`).
 SERIES = pa.schema([
     ("kpi", pa.string()),
     ("source", pa.string()),
@@ -69,6 +72,8 @@ SERIES = pa.schema([
     ("table_updated", pa.string()),  # the table's own `updated` stamp when last read
     ("first_period", pa.string()),
     ("last_period", pa.string()),
+    ("sha256", pa.string()),  # own figures: the file's content when last read, and its modification time
+    ("modified_at", UTC_TS),
     ("read_at", UTC_TS),
 ])
 

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from . import store
 from .config import Config
 from .coverage import empty_for_home, empty_line, home_of
+from .sources.file.source import file_note
 
 
 def _local(stamp: pd.Timestamp) -> datetime:
@@ -48,7 +49,7 @@ def publication_note(newest: int | None, publ_period: str | None, prel: date | N
     if newest is not None and newest >= period:
         return state
     if fetched is not None and fetched >= released:  # Kolada published the period, not this value
-        return f"{period} published {released} for others; none yet for this municipality (newest {newest or '–'})"
+        return f"{period} due {released} by Kolada's calendar; no value for this municipality yet (newest {newest or '–'})"
     return state + f"; not in the dataset (newest stored {newest or '–'}): run fetch"
 
 
@@ -61,7 +62,9 @@ def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, i
 
 
 def series_note(described: dict[str, Any]) -> str:
-    """An SCB series' state: when SCB last updated its table and which periods the table spans."""
+    """An SCB series' state: when SCB last updated its table and which periods the table spans (or a file's)."""
+    if described.get("source") == "file":
+        return file_note(described)
     return (f"SCB {described.get('table_id')} updated {str(described.get('table_updated') or '?')[:10]}, "
             f"periods {described.get('first_period')}–{described.get('last_period')}")
 

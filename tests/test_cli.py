@@ -113,7 +113,7 @@ def test_publication_note_says_late_or_not_due() -> None:
     assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == \
         "2025 published 2026-08-28; not in the dataset (newest stored 2022): run fetch"
     assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today, fetched=date(2026, 11, 1)) == \
-        "2025 published 2026-08-28 for others; none yet for this municipality (newest 2022)"
+        "2025 due 2026-08-28 by Kolada's calendar; no value for this municipality yet (newest 2022)"
     assert publication_note(2025, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == "2025 published 2026-08-28"
     assert publication_note(2024, "2025", date(2026, 3, 31), date(2026, 12, 1), today) == \
         "2025 preliminary since 2026-03-31, final due 2026-12-01; not in the dataset (newest stored 2024): run fetch"
@@ -134,7 +134,7 @@ def test_status_and_changes(small_fake, harvester, tmp_path) -> None:
     assert "last run" in status.out and ": success" in status.out
     assert "Parquet files" in status.out and "value rows" in status.out
     assert "N35001   2022" in status.out  # newest period for the home municipality
-    assert "2025 published 2026-08-28 for others; none yet for this municipality (newest 2022)" \
+    assert "2025 due 2026-08-28 by Kolada's calendar; no value for this municipality yet (newest 2022)" \
         in status.out
 
     changes = harvester("changes", "--output", str(out))

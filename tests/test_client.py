@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harvester import __version__
-from harvester.httpcache import cached_session
+from harvester.httpcache import CACHE_FILE, cached_session
 from harvester.sources.kolada.client import KoladaClient
 from harvester.errors import RequestRefused
 
@@ -77,6 +77,31 @@ def test_a_corrupt_cache_file_is_moved_aside_and_replaced(small_fake, tmp_path: 
         assert client.transport.cached
     assert "was unreadable" in caplog.text
     assert list(tmp_path.glob("cache.sqlite.broken-*"))
+
+
+def test_a_cache_under_the_old_name_is_renamed_once_and_stays_warm(small_fake, tmp_path: Path) -> None:
+    """Upgrading must not throw away a warm cache: the file once named for Kolada now holds SCB's answers too."""
+    old, new = tmp_path / "kolada-http.sqlite", tmp_path / CACHE_FILE
+    with KoladaClient(small_fake.base_url, cache_path=old, rate=100) as client:
+        client.municipalities()
+    asked = len(small_fake.log)
+    with KoladaClient(small_fake.base_url, cache_path=new, rate=100) as client:
+        assert len(client.municipalities()) == 6
+        assert (client.stats.network, client.stats.cached) == (0, 1)
+    assert len(small_fake.log) == asked and new.is_file() and not old.exists()
+    old.write_bytes(b"a later stray file under the old name is left alone")
+    with KoladaClient(small_fake.base_url, cache_path=new, rate=100) as client:
+        client.municipalities()
+    assert old.read_bytes().startswith(b"a later stray")
+
+
+def test_a_cache_the_user_named_is_never_renamed(small_fake, tmp_path: Path) -> None:
+    old = tmp_path / "kolada-http.sqlite"
+    with KoladaClient(small_fake.base_url, cache_path=old, rate=100) as client:
+        client.municipalities()
+    with KoladaClient(small_fake.base_url, cache_path=tmp_path / "mine.sqlite", rate=100) as client:
+        client.municipalities()
+    assert old.is_file() and (tmp_path / "mine.sqlite").is_file()
 
 
 def test_a_cache_that_cannot_be_opened_means_a_run_without_cache(small_fake, tmp_path: Path, caplog) -> None:

@@ -265,3 +265,97 @@ def test_percent_difference_uses_the_median_s_size(home, peers, expected) -> Non
         assert pd.isna(row["diff_to_median_pct"])
     else:
         assert row["diff_to_median_pct"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("n, best, worst", [(4, [1], [4]), (5, [1, 2], [4, 5]), (8, [1, 2], [7, 8]), (2, [1], [2])])
+def test_quartile_by_rank_as_jamforaren_colours(n: int, best: list[int], worst: list[int]) -> None:
+    """Best quarter r ≤ ⌈n/4⌉, worst r > n − ⌈n/4⌉, middle between; nothing to colour alone or unranked."""
+    marks = {r: compare.quartile(r, n) for r in range(1, n + 1)}
+    assert [r for r, q in marks.items() if q == compare.BEST] == best
+    assert [r for r, q in marks.items() if q == compare.WORST] == worst
+    assert all(q == compare.MIDDLE for r, q in marks.items() if r not in best + worst)
+    assert compare.quartile(1, 1) is None and compare.quartile(pd.NA, 5) is None
+
+
+def test_a_count_that_is_not_ranked_has_no_rank_and_no_quartile() -> None:
+    bench = compare.benchmark(SIMPLE, indicator("lower"), HOME, SIMPLE_PEERS, ranking=False)
+    row = one_year(bench, 2022)
+    assert pd.isna(row["rank"]) and row["quartile"] is None and row["peer_median"] == 13
+    ranked = one_year(compare.benchmark(SIMPLE, indicator("lower"), HOME, SIMPLE_PEERS), 2022)
+    assert (ranked["rank"], ranked["rank_of"], ranked["quartile"]) == (2, 5, compare.BEST)  # 2 ≤ ⌈5/4⌉ = 2
+
+
+# Home: 100 in 2021, 90 in 2022 (Kolada-like rows); peers' medians 80 and 95.
+TWO_YEARS = values_frame({HOME: {2021: 100, 2022: 90}, "0201": {2021: 70, 2022: 90}, "0202": {2021: 90, 2022: 100}})
+
+
+def test_median_target_gap_and_trend_are_per_year() -> None:
+    from harvester.config import MedianTarget
+
+    ind = indicator("lower", target=MedianTarget())
+    bench = compare.benchmark(TWO_YEARS, ind, HOME, ["0201", "0202"])
+    assert bench["target"].tolist() == [80.0, 95.0] and bench["gap_to_target"].tolist() == [20.0, -5.0]
+    _, rows = compare.overview([bench], [ind])
+    assert rows.loc[0, "trend"] == compare.TOWARD  # 20 above the median, then below it: the target is met
+    higher = indicator("higher", target=MedianTarget())
+    _, rows = compare.overview([compare.benchmark(TWO_YEARS, higher, HOME, ["0201", "0202"])], [higher])
+    assert rows.loc[0, "trend"] == compare.AWAY  # 100 ≥ 80 met, 90 < 95 not
+
+
+def test_a_target_in_words_is_judged_by_direction() -> None:
+    from harvester.config import TextTarget
+
+    ind = indicator("lower", target=TextTarget("Minska med 1 procentenhet"))
+    bench = compare.benchmark(TWO_YEARS, ind, HOME, ["0201", "0202"])
+    assert bench["target"].isna().all() and bench["gap_to_target"].isna().all()
+    assert compare.overview([bench], [ind])[1].loc[0, "trend"] == compare.TOWARD  # 100 → 90, lower is better
+
+
+def test_overview_years_are_where_most_indicators_have_a_home_value() -> None:
+    """Kolada to 2022, a monthly SCB series to 2025: the columns are Kolada's years, and each row keeps
+    its own latest value and year, so no row with a home value is blank."""
+    kolada = [values_frame({HOME: {y: 10.0 + i for y in range(2018, 2023)}, "0201": {2022: 5.0}}, kpi=f"N0000{i}")
+              for i in range(3)]
+    scb = values_frame({HOME: {y: 50.0 for y in range(2020, 2026)}, "0201": {2025: 40.0}}, kpi="scb_x")
+    inds = [Indicator(id=f"k{i}", label="K", kpi=f"N0000{i}", direction="lower") for i in range(3)]
+    inds.append(Indicator(id="s", label="S", kpi="scb_x", direction="lower"))
+    benches = [compare.benchmark(v, ind, HOME, ["0201"]) for v, ind in zip([*kolada, scb], inds)]
+    years, rows = compare.overview(benches, inds)
+    assert years == [2020, 2021, 2022]
+    assert rows[["latest_year", "latest_value"]].values.tolist() == [[2022, 10.0], [2022, 11.0], [2022, 12.0],
+                                                                    [2025, 50.0]]
+    assert rows.loc[3, "median"] == 40.0 and rows.loc[3, "value_2022"] == 50.0
+    assert compare.overview(benches, inds, (2024, 2025))[0] == [2024, 2025]
+
+
+def test_overview_row_without_a_home_value_keeps_the_group() -> None:
+    values = TWO_YEARS[TWO_YEARS["municipality_id"] != HOME]
+    bench = compare.benchmark(values, indicator(), HOME, ["0201", "0202"])
+    row = compare.overview([bench], [indicator()])[1].iloc[0]
+    assert row["home_missing"] and row["latest_year"] == 2022 and row["median"] == 95.0
+    assert math.isnan(row["latest_value"])
+
+
+def test_overview_compares_in_the_latest_year_the_set_has_a_median() -> None:
+    """A year only the home has (the author's own figure) is its latest value, not the year compared."""
+    values = values_frame({HOME: {2021: 100, 2022: 90, 2023: 85}, "0201": {2021: 70, 2022: 90},
+                           "0202": {2021: 90, 2022: 100}})
+    bench = compare.benchmark(values, indicator(), HOME, ["0201", "0202"])
+    row = compare.overview([bench], [indicator()])[1].iloc[0]
+    assert (row["latest_year"], row["latest_value"], row["compared_year"], row["median"]) == (2023, 85.0, 2022, 95.0)
+    assert (row["rank"], row["rank_of"]) == (1, 3)
+
+
+def test_a_year_the_home_has_alone_is_neither_ranked_nor_the_year_compared() -> None:
+    """The author's own 2023 figure beside peers published to 2022: the latest-year table compares 2022
+    (a table of the home beside empty cells compares nothing), and 2023 is not "1 av 1"."""
+    values = values_frame({HOME: {2021: 100, 2022: 90, 2023: 85}, "0201": {2021: 70, 2022: 90},
+                           "0202": {2021: 90, 2022: 100}})
+    bench = compare.benchmark(values, indicator(), HOME, ["0201", "0202"])
+    assert compare.latest_year(bench) == 2022
+    assert list(bench.loc[bench["is_latest"], "period"]) == [2022]
+    alone = one_year(bench, 2023)
+    assert pd.isna(alone["rank"]) and pd.isna(alone["rank_of"]) and pd.isna(alone["quartile"])
+    assert (one_year(bench, 2022)["rank"], one_year(bench, 2022)["rank_of"]) == (1, 3)
+    peers = compare.peer_values(values, indicator(), HOME, ["0201", "0202"])
+    assert peers.loc[peers["period"] == 2023, "rank"].isna().all()

@@ -215,7 +215,7 @@ ratio = { numerator = "arbetslosa", denominator = "missbruk-kostnad", scale = 10
     ('source = "scb"\ntable = "638"\ncontents = "BE0101N1"', 30, "table '638' is not an SCB table id"),
     ('source = "scb"\ntable = "TAB638"\ncontents = "X"\nkpi = "N35001"', 32, "not kpi (a Kolada id); remove kpi"),
     ('kpi = "N35001"\ntable = "TAB638"', 30, 'table belongs to an SCB indicator; add source = "scb"'),
-    ('source = "sbc"\nkpi = "N35001"', 29, "source 'sbc' is not one of kolada, scb (did you mean 'scb'?)"),
+    ('source = "sbc"\nkpi = "N35001"', 29, "source 'sbc' is not one of kolada, scb, file (did you mean 'scb'?)"),
     ('source = "scb"\ntable = "TAB638"\ncontents = "BE0101N1"\nmonth = 13', 32, "month must be a whole number"),
     ('source = "scb"\ntable = "TAB638"\ncontents = "BE0101N1"\nselect = { Alder = 16 }', 32,
      "select must name one code per variable"),
@@ -278,3 +278,69 @@ def test_the_plans_own_number_is_a_text(tmp_path: Path) -> None:
     assert config.indicators[0].number == "3 b"
     message = error_for(tmp_path, GOOD + "number = 3\n")
     assert 'number = "3 b"' in message and "kpis.toml:16" in message
+
+
+SETS = GOOD.replace("[years]", """name = "jämförbara kommuner"
+
+[comparisons.arbetsmarknad]
+groups = ["G216130"]
+municipalities = ["Sala"]
+riket = false
+
+[years]""") + """comparison = "arbetsmarknad"
+
+[[indicator]]
+id = "ifo"
+label = "Kostnad IFO, kr/inv"
+kpi = "N30101"
+target = "median"
+
+[[indicator]]
+id = "bistand"
+label = "Långvarigt bistånd"
+kpi = "N31816"
+direction = "lower"
+target = { text = "Minska med 1 procentenhet" }
+rank = true
+"""
+
+
+def test_comparison_sets_per_indicator_and_targets_in_words(tmp_path: Path) -> None:
+    from harvester.comparisons import union
+    from harvester.config import MedianTarget, Target, TextTarget
+
+    config = load_config(write(tmp_path, SETS + '\n[report]\nyears = [2023, 2022]\n'))
+    sets = config.comparison_sets
+    assert list(sets) == ["", "arbetsmarknad"] and sets[""].name == "jämförbara kommuner"
+    assert (sets["arbetsmarknad"].groups, sets["arbetsmarknad"].municipalities, sets["arbetsmarknad"].riket) == (
+        ("G216130",), ("Sala",), False)
+    missbruk, ifo, bistand = config.indicators
+    assert config.comparison_of(missbruk).key == "arbetsmarknad" and config.comparison_of(ifo).key == ""
+    assert missbruk.target == Target(1250.0, 2027) and ifo.target == MedianTarget()
+    assert bistand.target == TextTarget("Minska med 1 procentenhet") and bistand.rank and not ifo.rank
+    assert config.report_years == (2022, 2023)
+    everyone = union(sets.values())  # one fetch covers both sets
+    assert (everyone.groups, everyone.municipalities, everyone.riket) == (("G36484", "G216130"), ("Sala",), True)
+
+
+@pytest.mark.parametrize("edit, line, expected", [
+    (('comparison = "arbetsmarknad"', 'comparison = "arbetsmarkand"'), 23,
+     "comparison 'arbetsmarkand' names no comparison set (did you mean 'arbetsmarknad'?)"),
+    (('groups = ["G216130"]\nmunicipalities = ["Sala"]', ''), 9, "[comparisons.arbetsmarknad] has no members"),
+    (('target = "median"', 'target = "i nivå"'), 29, 'target = { text = "Minska med 1 procentenhet" } or target = "median"'),
+    (('target = "median"', 'target = { text = "x", value = 3 }'), 29, "a target in words is written alone"),
+    (('target = "median"', 'rank = true'), 29, 'rank = true needs direction = "lower" or "higher"'),
+    (('name = "jämförbara kommuner"', 'name = 3'), 7, "[comparison] name must be a text"),
+    (('riket = false', 'riket = false\nsimliar = 3'), 13,
+     "unknown key 'simliar' in [comparisons.arbetsmarknad] (did you mean 'similar'?)"),
+])
+def test_comparison_set_and_target_mistakes_name_the_line(tmp_path: Path, edit: tuple[str, str], line: int,
+                                                          expected: str) -> None:
+    message = error_for(tmp_path, SETS.replace(*edit, 1))
+    assert expected in message and f"kpis.toml:{line}:" in message, message
+
+
+def test_report_years_are_two_or_three_years(tmp_path: Path) -> None:
+    for bad in ("[2022]", "[2022, 2022]", "[2021, 2022, 2023, 2024]", '["2022", "2023"]'):
+        message = error_for(tmp_path, GOOD + f"\n[report]\nyears = {bad}\n")
+        assert "[report] years must list 2 or 3 different years" in message and "kpis.toml:18" in message

@@ -57,6 +57,11 @@ def test_word_report_converts_to_pdf_with_every_number_whole(shipped_report, tmp
         flat = number.replace("\u00a0", " ")
         assert any(flat in line for line in lines), number
     assert "jämförelsegrupp" in text  # the heading word, unbroken
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    # The first page holds more than the title: the legend and the start of the overview.
+    assert "Färg på det senaste värdet" in first and "Indikatorer i jämförelse" in first
+    assert "Kostnad missbruksvård" in first and "N35001" in first
 
 
 def test_report_page_renders_every_table_and_image_in_a_browser(shipped_report) -> None:

@@ -12,7 +12,8 @@ import pytest
 
 from harvester import compare
 from harvester.config import Indicator, Target
-from harvester.render import Document, build_document
+from harvester.compare import MIDDLE
+from harvester.render import QUARTILE_FILLS, Document, build_document
 from harvester.render.charts import render_chart
 from harvester.render.html import render_html
 from harvester.render.markdown import render_markdown
@@ -128,7 +129,8 @@ def test_home_row_is_marked_in_html_and_markdown():
     assert '<td style="border:1px solid #8c8c8c;padding:1pt 2pt;text-align:right;white-space:nowrap;' \
            'font-weight:bold;background:#fff2cc">2</td>' in render_html(doc)
     md = render_markdown(doc)
-    assert f"| **2** | **Hemby** | **1{NBSP}837** |" in md
+    # Rank 2 of 4: neither the best quarter (r ≤ 1) nor the worst (r > 3); Markdown says it in words.
+    assert f"| **2** | **Hemby** | **1{NBSP}837 (mellersta hälften)** |" in md
     assert f"| 1 | Ettby | 1{NBSP}500 |" in md and f"| {MISSING} | Treby | {MISSING} |" in md
 
 
@@ -150,7 +152,7 @@ def test_direction_none_has_no_rank_column_and_says_why():
 
 def test_target_note_and_gap_column():
     doc = document(COST)
-    assert f"Mål: 1{NBSP}250 kr/inv år 2027. Skillnad mot mål = Hemby − mål; 2022: +587 kr/inv." in doc.footnotes
+    assert f"Mål: ≤{NBSP}1{NBSP}250 kr/inv (2027). Skillnad mot mål = Hemby − mål; 2022: +587 kr/inv." in doc.footnotes
     assert doc.tables[0].rows[-1].cells[-1].text == "+587"
 
 
@@ -162,11 +164,28 @@ def test_revision_note_in_swedish_numbers():
             "upptäckt 2026-11-22).") in doc.footnotes
 
 
-def test_no_home_values_gives_a_message_instead_of_tables():
+def test_no_home_values_still_shows_the_group_and_says_so():
     values = VALUES[VALUES["municipality_id"] != HOME]
     doc = document(COST, values)
-    assert doc.tables == () and doc.message.startswith("Inga värden i Kolada för Hemby")
-    assert "Inga värden i Kolada för Hemby" in render_html(doc) and "Inga värden" in render_markdown(doc)
+    assert doc.message.startswith("Inget värde i Kolada för Hemby") and "jämförelsegruppens värden" in doc.message
+    series, latest = doc.tables
+    assert {row.cells[1].text for row in series.rows} == {MISSING}  # the home column, every year
+    assert [row.cells[2].text for row in series.rows][-1] != MISSING  # the median is there
+    assert latest.caption == "Jämförelsegruppens senaste år med värde: 2022 (Hemby saknar värde)"
+    assert "Inget värde i Kolada för Hemby" in render_html(doc) and "Inget värde" in render_markdown(doc)
+
+
+def test_a_newer_year_the_home_has_alone_stays_in_the_series_and_the_latest_table_compares_the_year_before():
+    """The author's own figure for a year Kolada has not published: the series shows it, the latest-year
+    table compares the last year both have, and its caption says why that is not the home's latest."""
+    newest = int(VALUES["period"].max()) + 1
+    extra = VALUES[(VALUES["municipality_id"] == HOME)].tail(1).assign(period=newest, value=999.0)
+    doc = document(COST, pd.concat([VALUES, extra.astype(VALUES.dtypes.to_dict())], ignore_index=True))
+    series, latest = doc.tables
+    assert series.rows[-1].cells[0].text == str(newest) and series.rows[-1].cells[1].text == "999"
+    assert series.rows[-1].cells[4].text == MISSING  # no rank alone
+    assert latest.caption == f"Senaste år med värden för både Hemby och jämförelsegruppen: {newest - 1}"
+    assert len([r for r in latest.rows if r.cells[2].text != MISSING]) > 2
 
 
 def test_sheet_names_are_short_unique_and_legal():
@@ -193,7 +212,8 @@ def test_xlsx_stores_numbers_with_formats_and_highlights_home():
     assert ws.cell(first + 1, 2).value is None  # 2021: an empty cell (the footnote says why), not 0 or text
     home = max(r for r in range(1, ws.max_row + 1) if ws.cell(r, 2).value == "Hemby")  # the latest-year table
     assert ws.cell(home, 3).value == 1837.12 and ws.cell(home, 3).font.b
-    assert ws.cell(home, 3).fill.fgColor.rgb.endswith("FFF2CC")
+    assert ws.cell(home, 3).fill.fgColor.rgb.endswith(QUARTILE_FILLS[MIDDLE])  # its quarter, rank 2 of 4
+    assert ws.cell(home, 2).fill.fgColor.rgb.endswith("FFF2CC")  # the rest of the home row
     assert ws.column_dimensions["C"].width > 10
     notes = [ws.cell(r, 1).value for r in range(home, ws.max_row + 1)]
     assert "Källa: Kolada (RKA); jämförelser: egen bearbetning." in notes

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import openpyxl
@@ -12,6 +13,7 @@ import pytest
 
 from harvester import schema
 from harvester.config import parse_config
+from harvester.render import QUARTILE_WORDS
 from harvester.report import ReportError, write_report
 
 UTC = "UTC"
@@ -82,7 +84,7 @@ def report(tmp_path_factory):
 
 def test_every_file_is_written_and_listed(report):
     root, result = report
-    expected = {"benchmark.parquet", "benchmark.csv", "peers.parquet", "tables/benchmark.xlsx",
+    expected = {"benchmark.parquet", "benchmark.csv", "peers.parquet", "robustness.parquet", "tables/benchmark.xlsx",
                 *(f"tables/{i}.{ext}" for i in ("missbruk", "familjehem-flickor", "saknas") for ext in ("md", "html")),
                 "charts/missbruk.png", "charts/familjehem-flickor.png", "tables/overview.md", "tables/overview.html",
                 "report.docx", "report.html"}
@@ -132,10 +134,13 @@ def test_tables_say_where_the_numbers_come_from(report):
     md = (root / "tables/missbruk.md").read_text(encoding="utf-8")
     assert md.startswith("## Kostnad missbruksvård vuxna, kr/inv – Sala jämfört med Liknande kommuner IFO, Sala, "
                          "2024 och Arboga")
-    assert "medlemmar enligt Kolada 2026-03-15" in md and "Torsby" not in md
+    # The member list once, under the overview; each indicator names and counts its set.
+    assert "medlemmar enligt Kolada 2026-03-15" not in md and "4 kommuner (medlemmarna anges under översikten)" in md
+    overview = (root / "tables/overview.md").read_text(encoding="utf-8")
+    assert "medlemmar enligt Kolada 2026-03-15" in overview and "Torsby" not in overview
     assert "Värdet för Sala 2022 har reviderats av Kolada (tidigare 731, nu 793,48; upptäckt 2026-11-22)." in md
     assert "Källa: Kolada (RKA); jämförelser: egen bearbetning." in md
-    assert "Inga värden i Kolada för Sala" in (root / "tables/saknas.html").read_text(encoding="utf-8")
+    assert "Inget värde i Kolada för Sala" in (root / "tables/saknas.html").read_text(encoding="utf-8")
     wb = openpyxl.load_workbook(root / "tables/benchmark.xlsx")
     assert wb.sheetnames == ["Översikt", "missbruk", "familjehem-flickor", "saknas"]
 
@@ -193,8 +198,9 @@ def test_word_report_tables_hold_what_the_markdown_tables_hold(report):
                + _markdown_rows((root / "tables/missbruk.md").read_text(encoding="utf-8"))
                + _markdown_rows((root / "tables/familjehem-flickor.md").read_text(encoding="utf-8")))
     word_rows = [[" ".join(c.text.split()) for c in row.cells] for t in word.tables for row in t.rows]
+    said = re.compile(" \\((" + "|".join(QUARTILE_WORDS.values()) + ")\\)")  # Word colours what Markdown says
     for row in md_rows:
-        assert [" ".join(c.split()) for c in row] in word_rows, row
+        assert [" ".join(said.sub("", c).split()) for c in row] in word_rows, row
     first = word.tables[1]  # the first indicator's series table, after the overview
     assert first.rows[0]._tr.trPr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tblHeader") is not None
     numeric = first.rows[1].cells[1]
@@ -215,7 +221,7 @@ def test_overview_has_the_plan_shape(report):
     rows = _markdown_rows((root / "tables/overview.md").read_text(encoding="utf-8"))
     header, missbruk = rows[0], rows[1]
     assert header[:3] == ["Indikator", "Nyckeltal", "Mål"] and header[3:5] == ["2021", "2022"]
-    assert missbruk[1] == "N35001" and missbruk[2] == "700 kr/inv år 2027"
+    assert missbruk[1] == "N35001" and missbruk[2] == "≤\u00a0700 kr/inv (2027)"
     assert missbruk[header.index("2022")] == "793" and missbruk[header.index("Rang")] == "2\u00a0av\u00a04"
     assert missbruk[-1] == "längre från målet"  # 597 → 793 against a target of 700
     wb = openpyxl.load_workbook(root / "tables/benchmark.xlsx")

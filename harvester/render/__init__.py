@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..compare import HOME, PEER, ComparisonSet
-from ..config import Indicator
-from .numbers import MISSING, excel_format, format_number, format_percent, format_plain, format_signed, is_missing
+from ..compare import BEST, HOME, MIDDLE, PEER, WORST, ComparisonSet, join_sv
+from ..config import Indicator, MedianTarget, Target, TextTarget
+from .numbers import (MISSING, excel_format, format_number, format_percent, format_plain, format_signed, is_missing,
+                      unbreakable)
 from .text import plain
 
 # Each source's name in running text, and as it asks to be cited ("Källa: SCB" is SCB's own wording).
-SOURCE_NAMES = {"kolada": ("Kolada", "Kolada (RKA)"), "scb": ("SCB", "SCB")}
+SOURCE_NAMES = {"kolada": ("Kolada", "Kolada (RKA)"), "scb": ("SCB", "SCB"), "file": ("egen statistik", "egen statistik")}
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
           "november", "december")
 GENDER_WORDS = {"K": "kvinnor", "M": "män"}
@@ -29,6 +30,16 @@ BIG_GROUP_ENDS = 5
 
 
 NO_BREAK = "\u2060"  # WORD JOINER: no line break here, in Word, LibreOffice and browsers alike
+# The home's latest-year quarter among the ranked (compare.quartile), as Kolada's Jämföraren colours
+# it: each format fills the cell with the colour, Markdown says it in words.
+QUARTILE_FILLS = {BEST: "A9D08E", MIDDLE: "FFE699", WORST: "F4A6A6"}
+QUARTILE_WORDS = {BEST: "bästa fjärdedelen", MIDDLE: "mellersta hälften", WORST: "sämsta fjärdedelen"}
+DIRECTION_TARGETS = {"lower": "Minska", "higher": "Öka"}  # Mål with only a direction, as plans write it
+
+
+def _text(value: object, keep_breaks: bool = False) -> str:
+    """Text of every format: plain, with thousands that never break."""
+    return unbreakable(plain(value, keep_breaks=keep_breaks))
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ class Origin:
     @property
     def label(self) -> str:
         """"Kolada", "SCB" or "Kolada och SCB": who the values are from, in running text."""
-        return " och ".join(SOURCE_NAMES[s][0] for s in self.sources)
+        return join_sv([SOURCE_NAMES[s][0] for s in self.sources]) if self.sources else ""
 
 
 def source_line(sources: tuple[str, ...] | list[str], ours: str = "jämförelser") -> str:
@@ -73,9 +84,10 @@ class Cell:
     value: float | int | None = None
     number_format: str | None = None
     parts: tuple[tuple[float | int | None, str], ...] = ()
+    quartile: str | None = None  # BEST, MIDDLE or WORST: the cell is coloured (QUARTILE_FILLS)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", plain(self.text))
+        object.__setattr__(self, "text", _text(self.text))
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ class Column:
     sheet: tuple[str, ...] = ()  # the spreadsheet's column headers for a cell's `parts`
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "header", plain(self.header, keep_breaks=True))
+        object.__setattr__(self, "header", _text(self.header, keep_breaks=True))
 
 
 @dataclass(frozen=True)
@@ -104,29 +116,33 @@ class Table:
     rows: tuple[Row, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "caption", plain(self.caption))
+        object.__setattr__(self, "caption", _text(self.caption))
 
 
 @dataclass(frozen=True)
 class Document:
-    """One indicator's tables. `message` replaces the tables when there is nothing to compare."""
+    """One indicator's tables. `message` says what is missing (replacing the tables when there is
+    nothing to compare); `intro` lines stand between the heading and the tables (the colour legend)."""
 
     indicator_id: str
     heading: str
     tables: tuple[Table, ...]
     footnotes: tuple[str, ...]
     message: str = ""
+    intro: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "heading", plain(self.heading))
-        object.__setattr__(self, "footnotes", tuple(plain(n) for n in self.footnotes))
-        object.__setattr__(self, "message", plain(self.message))
+        object.__setattr__(self, "heading", _text(self.heading))
+        object.__setattr__(self, "footnotes", tuple(_text(n) for n in self.footnotes))
+        object.__setattr__(self, "message", _text(self.message))
+        object.__setattr__(self, "intro", tuple(_text(n) for n in self.intro))
 
 
-def _number_cell(value: object, decimals: int) -> Cell:
+def _number_cell(value: object, decimals: int, quartile: object = None) -> Cell:
     if is_missing(value):
         return Cell(MISSING)
-    return Cell(format_number(value, decimals), float(value), excel_format(decimals))
+    return Cell(format_number(value, decimals), float(value), excel_format(decimals),
+                quartile=quartile if isinstance(quartile, str) else None)
 
 
 def _signed_cell(value: object, decimals: int) -> Cell:
@@ -175,9 +191,9 @@ def indicator_title(indicator: Indicator, unit: str) -> str:
     return label
 
 
-def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, decimals: int, riket: bool) -> Table:
-    ranked = indicator.direction != "none"
-    target = indicator.target is not None
+def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, decimals: int, riket: bool,
+                  ranked: bool) -> Table:
+    target = isinstance(indicator.target, Target)  # a median target's gap is the column before
     columns = [Column("År", numeric=False), Column(home_title), Column("Median\njämförelsegrupp"),
                Column("Min–max", sheet=("Min", "Max"))]
     columns += [Column("Rang", sheet=("Rang", "Antal rangordnade"))] if ranked else []
@@ -186,7 +202,8 @@ def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, de
     columns += [Column("Skillnad\nmot mål")] if target else []
     rows = []
     for r in bench.itertuples(index=False):
-        cells = [Cell(str(r.period), int(r.period), "0"), _number_cell(r.home_value, decimals),
+        cells = [Cell(str(r.period), int(r.period), "0"),
+                 _number_cell(r.home_value, decimals, r.quartile if r.is_latest else None),
                  _number_cell(r.peer_median, decimals), _range_cell(r.peer_min, r.peer_max, decimals)]
         cells += [_rank_cell(r.rank, r.rank_of)] if ranked else []
         cells += [_number_cell(r.riket, decimals)] if riket else []
@@ -203,9 +220,8 @@ def latest_order(year: pd.DataFrame, direction: str) -> pd.DataFrame:
 
 
 def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicator, home_title: str, unit: str,
-                  decimals: int, riket: bool) -> Table:
+                  decimals: int, riket: bool, ranked: bool) -> Table:
     year = int(latest_row["period"])
-    ranked = indicator.direction != "none"
     shown = peers[(peers["period"] == year) & peers["role"].isin([HOME, PEER])]
     columns = ([Column("Rang")] if ranked else []) + [Column("Kommun", numeric=False),
                                                       Column(f"Värde {year}" + (f"\n({unit})" if unit else ""))]
@@ -218,13 +234,21 @@ def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicat
             if i - 1 in kept:  # one row stands for every municipality left out here
                 rows.append(Row(blank + (Cell("…"), Cell(""))))
             continue
-        rows.append(Row(((_int_cell(r.rank),) if ranked else ()) + (Cell(r.title), _number_cell(r.value, decimals)),
+        mark = latest_row["quartile"] if r.role == HOME else None
+        rows.append(Row(((_int_cell(r.rank),) if ranked else ()) + (Cell(r.title), _number_cell(r.value, decimals, mark)),
                         HOME_STYLE if r.role == HOME else ""))
     rows.append(Row(blank + (Cell("Median jämförelsegrupp"), _number_cell(latest_row["peer_median"], decimals)),
                     SUMMARY_STYLE))
     if riket:
         rows.append(Row(blank + (Cell("Riket"), _number_cell(latest_row["riket"], decimals)), SUMMARY_STYLE))
-    return Table(f"Senaste år med värde för {home_title}: {year}", tuple(columns), tuple(rows))
+    home = peers[(peers["role"] == HOME) & peers["value"].notna()]
+    if pd.isna(latest_row["home_value"]):
+        caption = f"Jämförelsegruppens senaste år med värde: {year} ({home_title} saknar värde)"
+    elif (home["period"] > year).any():  # a newer figure the home has alone: in the series table above
+        caption = f"Senaste år med värden för både {home_title} och jämförelsegruppen: {year}"
+    else:
+        caption = f"Senaste år med värde för {home_title}: {year}"
+    return Table(caption, tuple(columns), tuple(rows))
 
 
 def _kept(ordered: list) -> set[int]:  # type: ignore[type-arg]
@@ -272,20 +296,47 @@ def _near_zero_note(bench: pd.DataFrame) -> str:
             "(högst 1 % av det största värdet det året), och en procentsats vore missvisande.")
 
 
-def _rank_note(indicator: Indicator, home_title: str) -> str:
+def _rank_note(indicator: Indicator, home_title: str, ranked: bool = True) -> str:
     if indicator.direction == "none":
         return "Ingen rangordning: för den här indikatorn är varken ett högre eller ett lägre värde bättre i sig."
+    if not ranked:
+        return ("Ingen rangordning och ingen färg: värdet är ett antal eller en summa för hela kommunen och växer med "
+                "folkmängden, så rangen skulle mest visa kommunernas storlek (rank = true i konfigurationen "
+                "rangordnar ändå).")
     better = "lägre" if indicator.direction == "lower" else "högre"
     return (f"Rang: 1 = bäst bland {home_title} och de jämförelsekommuner som har värde för året; {better} är bättre. "
             "Lika värden delar den bättre rangen.")
 
 
-def _target_note(indicator: Indicator, bench: pd.DataFrame, unit: str, decimals: int, home_title: str) -> str:
+def target_words(indicator: Indicator, unit: str, decimals: int, comparison: str) -> str:
+    """Mål as plans write it: "≤ 1 250 kr/inv (2027)", the words given, "I nivå med …", "Minska" or "Öka".
+
+    A whole-number target is printed without decimals ("1 250", never "1 250,0")."""
+    target = indicator.target
+    if isinstance(target, TextTarget):
+        return target.text
+    if isinstance(target, MedianTarget):
+        return f"I nivå med {comparison} (median)"
+    if isinstance(target, Target):
+        sign = {"lower": "≤\u00a0", "higher": "≥\u00a0"}.get(indicator.direction, "")
+        places = 0 if float(target.value).is_integer() else decimals
+        return f"{sign}{format_number(target.value, places)}{' ' + unit if unit else ''} ({target.year})"
+    return DIRECTION_TARGETS.get(indicator.direction, "")
+
+
+def _target_note(indicator: Indicator, bench: pd.DataFrame, unit: str, decimals: int, home_title: str,
+                 comparison: str = "") -> str:
     target = indicator.target
     if target is None:
         return ""
+    if isinstance(target, TextTarget):
+        return f"Mål: {target.text}. Senaste förändring bedöms efter indikatorns riktning."
     unit_part = f" {unit}" if unit else ""
-    note = f"Mål: {format_number(target.value, decimals)}{unit_part} år {target.year}. Skillnad mot mål = {home_title} − mål"
+    words = target_words(indicator, unit, decimals, comparison)
+    if isinstance(target, MedianTarget):
+        note = f"Mål: {words}. Skillnad mot mål = skillnad mot median, {home_title} − median"
+    else:
+        note = f"Mål: {words}. Skillnad mot mål = {home_title} − mål"
     latest = bench[bench["is_latest"]]
     if not latest.empty:
         row = latest.iloc[0]
@@ -319,37 +370,46 @@ def _source_note(origin: Origin, checked: dt.date | None, changed: dt.date | Non
 def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indicator, home_title: str,
                    comparison: ComparisonSet, unit: str, decimals: int, riket: bool,
                    revised: pd.DataFrame, checked: dt.date | None, changed: dt.date | None,
-                   origin: Origin | None = None) -> Document:
+                   origin: Origin | None = None, ranked: bool | None = None) -> Document:
     """The Swedish tables and footnotes of one indicator.
 
     `bench` and `peers` come from `compare.benchmark` and `compare.peer_values` (peers with a
     `title` column), `revised` from `compare.revised_values`; `checked` is when the values were last
     checked against the source (the last successful harvest of the KPI), `changed` when any of them
-    last changed in the dataset; `origin` says which source and series (default: the Kolada KPI).
-    Our medians, ranks and ratios are labelled as our own, each source's values as its own.
+    last changed in the dataset; `origin` says which source and series (default: the Kolada KPI);
+    `ranked` whether ranks are shown (default: with a direction; see `units.ranked`).
+    Our medians, ranks and ratios are labelled as our own, each source's values as its own. When
+    the home has no value, the set's values are still shown, and the message says so plainly.
     """
     origin = origin or Origin(("kolada",), f"nyckeltal {indicator.kpi}")
+    ranked = indicator.direction != "none" if ranked is None else ranked
     label = indicator_title(indicator, unit)
     heading = f"{label} – {home_title} jämfört med {comparison.title}"
     source = _source_note(origin, checked, changed)
     attribution = source_line(origin.sources, "kvoter, medianer och jämförelser" if indicator.ratio is not None
                               else "jämförelser")
-    set_note = f"Jämförelsegrupp: {comparison.description}."
+    # The full member list is in the overview's notes, once; here the set is named and counted.
+    set_note = (f"Jämförelsegrupp: {comparison.title}, {len(comparison.peer_ids)} kommuner "
+                f"(medlemmarna anges under översikten).")
     latest = bench[bench["is_latest"]]
+    message = ""
     if latest.empty:
-        return Document(indicator.id, heading, (), (set_note, *origin.notes, source, attribution),
-                        message=f"Inga värden i {origin.label} för {home_title}: {label} ({origin.reference}).")
-    tables = (_series_table(bench, indicator, home_title, decimals, riket),
-              _latest_table(peers, latest.iloc[0], indicator, home_title, unit, decimals, riket))
+        message = f"Inget värde i {origin.label} för {home_title}: {label} ({origin.reference})."
+        latest = bench.loc[bench["peer_median"].notna()].tail(1)
+        if latest.empty:
+            return Document(indicator.id, heading, (), (set_note, *origin.notes, source, attribution), message=message)
+        message += " Tabellerna visar jämförelsegruppens värden."
+    tables = (_series_table(bench, indicator, home_title, decimals, riket, ranked),
+              _latest_table(peers, latest.iloc[0], indicator, home_title, unit, decimals, riket, ranked))
     titles = dict(zip(peers["municipality_id"], peers["title"]))
-    notes = [set_note, _rank_note(indicator, home_title),
+    notes = [set_note, _rank_note(indicator, home_title, ranked),
              f"Median och min–max: egen beräkning över jämförelsekommunerna med värde, utan {home_title}. "
              f"Skillnad mot median = {home_title} − median, även i procent av medianen.",
              _near_zero_note(bench), _big_group_note(peers), _missing_note(peers, origin.label),
-             _target_note(indicator, bench, unit, decimals, home_title), *origin.notes,
+             _target_note(indicator, bench, unit, decimals, home_title, comparison.title), *origin.notes,
              _missing_mark_note(tables, origin.label), *_revision_notes(revised, titles, origin.label), source,
              attribution]
-    return Document(indicator.id, heading, tables, tuple(n for n in notes if n))
+    return Document(indicator.id, heading, tables, tuple(n for n in notes if n), message=message)
 
 
 OVERVIEW_TITLE = "Indikatorer i jämförelse"
@@ -358,36 +418,71 @@ _TREND_WORDS = {"toward": "närmare målet", "away": "längre från målet", "sa
 _DIRECTION_WORDS = {"toward": "bättre", "away": "sämre", "same": "oförändrad"}
 
 
-def _target_text(value: object, year: object, unit: str, decimals: int) -> str:
+def quartile_legend(home_title: str) -> str:
+    """What the cell colours mean, said once where the overview starts."""
+    return (f"Färg på det senaste värdet för {home_title}: grön = {QUARTILE_WORDS[BEST]}, gul = {QUARTILE_WORDS[MIDDLE]}, "
+            f"röd = {QUARTILE_WORDS[WORST]} bland {home_title} och jämförelsekommunerna med värde, efter indikatorns "
+            "riktning (egen bearbetning, som Koladas Jämföraren). Ingen färg där indikatorn saknar riktning eller "
+            "inte rangordnas.")
+
+
+def _latest_cell(value: object, year: object, decimals: int, quartile: object) -> Cell:
+    """The home's latest value with its year, "793 (2022)"; the workbook gets both numbers."""
+    parts = ((_number(value), excel_format(decimals)), (None if is_missing(year) else int(year), "0"))  # type: ignore[arg-type]
     if is_missing(value):
-        return ""
-    return f"{format_number(value, decimals)}{' ' + unit if unit else ''} år {int(year)}"  # type: ignore[arg-type]
+        return Cell(MISSING, parts=parts)
+    return Cell(f"{format_number(value, decimals)} ({int(year)})", parts=parts,  # type: ignore[arg-type]
+                quartile=quartile if isinstance(quartile, str) else None)
 
 
-def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, comparison: ComparisonSet,
-                   units: list[str], decimals: list[int], indicators: list[Indicator],
-                   sources: tuple[str, ...] = ("kolada",)) -> Document:
-    """The overview of every indicator in the shape the plans use; rows from `compare.overview`."""
+def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, comparisons: list[ComparisonSet],
+                   units: list[str], decimals: list[int], indicators: list[Indicator], ranked: list[bool],
+                   sources: tuple[str, ...] = ("kolada",), reach: str = "") -> Document:
+    """The overview of every indicator in the shape the plans use; rows from `compare.overview`.
+
+    `comparisons` is each indicator's set (the column "Jämförelsegrupp" appears when they differ),
+    `ranked` whether each is ranked; `reach` says per source how far the data reach."""
+    sets = list({c.title: c for c in comparisons}.values())
+    several = len(sets) > 1
     columns = [Column("Indikator", numeric=False), Column("Nyckeltal", numeric=False), Column("Mål", numeric=False)]
     columns += [Column(str(y)) for y in years]
-    columns += [Column("Senaste\når"), Column("Median\njämförelsegrupp"), Column("Rang", sheet=("Rang", "Antal rangordnade")),
+    columns += [Column("Senaste\nvärde (år)", sheet=("Senaste värde", "År"))]
+    columns += [Column("Jämförelsegrupp", numeric=False)] if several else []
+    columns += [Column("Median\njämförelsegrupp"), Column("Rang", sheet=("Rang", "Antal rangordnade")),
                 Column("Senaste\nförändring", numeric=False)]
     table_rows = []
-    for r, unit, dec, ind in zip(rows.to_dict("records"), units, decimals, indicators):
-        words = _TREND_WORDS if ind.target is not None else _DIRECTION_WORDS
-        cells = [Cell(indicator_title(ind, unit)), Cell(ind.reference),
-                 Cell(_target_text(r["target"], r["target_year"], unit, dec))]
+    for r, unit, dec, ind, cs, ranks in zip(rows.to_dict("records"), units, decimals, indicators, comparisons, ranked):
+        words = _TREND_WORDS if isinstance(ind.target, (Target, MedianTarget)) else _DIRECTION_WORDS
+        cells = [Cell(indicator_title(ind, unit)), Cell(ind.reference), Cell(target_words(ind, unit, dec, cs.title))]
         cells += [_number_cell(r[f"value_{y}"], dec) for y in years]
-        cells += [_int_cell(r["latest_year"]), _number_cell(r["median"], dec), _rank_cell(r["rank"], r["rank_of"]),
+        same_year = not is_missing(r["compared_year"]) and r["compared_year"] == r["latest_year"]
+        cells += [_latest_cell(r["latest_value"], r["latest_year"], dec, r["quartile"] if ranks and same_year else None)]
+        cells += [Cell(cs.title)] if several else []
+        cells += [_number_cell(r["median"], dec), _rank_cell(r["rank"], r["rank_of"]) if ranks else _rank_cell(None, None),
                   Cell(words.get(r["trend"] or "", MISSING))]
         table_rows.append(Row(tuple(cells)))
-    table = Table(f"{home_title}: värden per år, och jämförelsegruppens median och rang det senaste året med värde",
-                  tuple(columns), tuple(table_rows))
-    notes = [f"Jämförelsegrupp: {comparison.description}.",
-             "Senaste förändring: från det näst senaste till det senaste året med värde, mot målet där ett mål finns, "
-             "annars bättre eller sämre enligt indikatorns riktning.",
+    table = Table(f"{home_title}: värden per år och senaste värde, jämförelsegruppens median och rang det senaste "
+                  "året med värde", tuple(columns), tuple(table_rows))
+    records = rows.to_dict("records")
+    missing = [ind.label for ind, r in zip(indicators, records) if r["home_missing"]]
+    earlier = [f"{ind.label} ({int(r['compared_year'])})" for ind, r in zip(indicators, records)
+               if not r["home_missing"] and not is_missing(r["compared_year"]) and r["compared_year"] != r["latest_year"]]
+    unranked = [ind.label for ind, ranks in zip(indicators, ranked) if not ranks and ind.direction != "none"]
+    notes = [*(f"Jämförelsegrupp: {c.description}." for c in sets),
+             f"Data: {reach}." if reach else "",
+             f"Senaste värde (år): det senaste värdet för {home_title} och dess år, också när året inte är en av "
+             "kolumnerna.",
+             (f"Inget värde för {home_title} (median och år avser jämförelsegruppens senaste år med värde): "
+              + "; ".join(missing) + ".") if missing else "",
+             (f"Median och rang avser det senaste år då både {home_title} och jämförelsegruppen har värden: "
+              + "; ".join(earlier) + ".") if earlier else "",
+             ("Ingen rang och ingen färg för antal och summor som växer med folkmängden (rangen skulle mest visa "
+              "kommunernas storlek): " + "; ".join(unranked) + ".") if unranked else "",
+             "Senaste förändring: från det näst senaste till det senaste året med värde, mot målet där ett mål med "
+             "värde eller mot medianen finns, annars bättre eller sämre enligt indikatorns riktning.",
              _missing_mark_note((table,), "källan"),
              source_line(sources, "kvoter, medianer och jämförelser" if any(ind.ratio is not None for ind in indicators)
                          else "jämförelser")]
-    return Document("oversikt", f"{OVERVIEW_TITLE} – {home_title} jämfört med {comparison.title}", (table,),
-                    tuple(n for n in notes if n))
+    title = sets[0].title if len(sets) == 1 else join_sv([c.title for c in sets])
+    return Document("oversikt", f"{OVERVIEW_TITLE} – {home_title} jämfört med {title}", (table,),
+                    tuple(n for n in notes if n), intro=(quartile_legend(home_title),))

@@ -21,7 +21,7 @@ from docx.oxml.shape import CT_Inline
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table as WordTable, _Cell
 
-from . import HOME_STYLE, SUMMARY_STYLE, Document, Table
+from . import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Document, Table
 
 FONT = "Calibri"
 TABLE_PT = 8
@@ -130,7 +130,9 @@ def _table(word: object, table: Table, room: float) -> WordTable:
             cell = _Cell(tc, grid)
             _write_cell(cell, item.text, numeric=col.numeric, bold=row.style == HOME_STYLE,
                         italic=row.style == SUMMARY_STYLE)
-            if row.style == HOME_STYLE:
+            if item.quartile:
+                _fill(cell, QUARTILE_FILLS[item.quartile])
+            elif row.style == HOME_STYLE:
                 _fill(cell, _HOME_FILL)
     _set(grid._tbl.tblPr, "w:tblLayout", type="fixed")  # noqa: SLF001 - our widths, not the word processor's
     for j, width in enumerate(widths):
@@ -184,6 +186,7 @@ class _Pictures:
 
 def _section(word: object, doc: Document, chart: bytes | None, room: float, pictures: _Pictures) -> None:
     word.add_heading(doc.heading, level=1)  # type: ignore[attr-defined]
+    _notes(word, doc.intro)
     if doc.message:
         word.add_paragraph(doc.message)  # type: ignore[attr-defined]
     for table in doc.tables:
@@ -199,14 +202,17 @@ def render_docx(title: str, subtitle: str, overview: Document, docs: Sequence[Do
     """The Word report: a title, the overview, then a section per indicator with its table, chart and notes."""
     word = new_word_document()
     _styles(word)
-    _orient(word.sections[0], landscape=False)
     portrait = PAGE_WIDTH_CM - 2 * MARGIN_CM
+    # The first page holds the title, the legend and the start of the overview: it takes the
+    # overview's orientation instead of leaving the title alone on a portrait page.
+    landscape, pictures = not _fits(overview, portrait), _Pictures()
+    _orient(word.sections[0], landscape=landscape)
     word.add_heading(title, level=0)
     word.add_paragraph(subtitle)
-    landscape, pictures = False, _Pictures()
-    for doc, chart in [(overview, None), *((d, charts.get(d.indicator_id)) for d in docs)]:
+    first = word.sections[0].page_width.cm - 2 * MARGIN_CM
+    for k, (doc, chart) in enumerate([(overview, None), *((d, charts.get(d.indicator_id)) for d in docs)]):
         wide = not _fits(doc, portrait)  # a table too wide for a portrait page gets a landscape one
-        room = _page(word, wide) if wide or landscape else portrait
+        room = first if k == 0 else _page(word, wide) if wide or landscape else portrait
         landscape = wide
         _section(word, doc, chart, room, pictures)
     buffer = io.BytesIO()

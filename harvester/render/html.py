@@ -10,7 +10,7 @@ import base64
 from collections.abc import Iterator, Mapping, Sequence
 from html import escape
 
-from . import HOME_STYLE, SUMMARY_STYLE, Column, Document, Row, Table
+from . import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Cell, Column, Document, Row, Table
 
 _FONT = "font-family:Calibri,Arial,sans-serif"
 # Little padding: LibreOffice leaves CSS padding out of its column widths, so wider padding makes it
@@ -30,9 +30,14 @@ def _header(columns: tuple[Column, ...]) -> str:
     return f"<thead><tr>{cells}</tr></thead>"
 
 
+def _fill(cell: Cell) -> str:
+    """A quartile colour as an inline background, which a paste into Word keeps."""
+    return f";background:#{QUARTILE_FILLS[cell.quartile]}" if cell.quartile else ""
+
+
 def _row(row: Row, columns: tuple[Column, ...]) -> str:
     extra = _ROW_STYLES.get(row.style, "")
-    cells = "".join(f'<td style="{_BORDER};{_align(col)};{extra}">{escape(cell.text)}</td>'
+    cells = "".join(f'<td style="{_BORDER};{_align(col)};{extra}{_fill(cell)}">{escape(cell.text)}</td>'
                     for cell, col in zip(row.cells, columns))
     return f"<tr>{cells}</tr>"
 
@@ -46,6 +51,7 @@ def _table(table: Table) -> str:
 
 def _section(doc: Document, chart: bytes | None = None) -> str:
     parts = [f'<h2 style="{_FONT};font-size:12pt">{escape(doc.heading)}</h2>']
+    parts += [f'<p style="{_FONT};font-size:9pt">{escape(line)}</p>' for line in doc.intro]
     if doc.message:
         parts.append(f"<p>{escape(doc.message)}</p>")
     parts += [_table(t) for t in doc.tables]

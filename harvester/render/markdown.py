@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import HOME_STYLE, SUMMARY_STYLE, Document, Row, Table
+from . import HOME_STYLE, QUARTILE_WORDS, SUMMARY_STYLE, Cell, Document, Row, Table
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
@@ -13,9 +13,14 @@ def escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
+def _said(cell: Cell) -> str:
+    """Markdown has no cell colour: the quartile is said in words after the value."""
+    return f"{cell.text} ({QUARTILE_WORDS[cell.quartile]})" if cell.quartile else cell.text
+
+
 def _row(row: Row) -> str:
     mark = {HOME_STYLE: "**", SUMMARY_STYLE: "*"}.get(row.style, "")
-    cells = [f"{mark}{escape(c.text)}{mark}" if c.text else "" for c in row.cells]
+    cells = [f"{mark}{escape(_said(c))}{mark}" if c.text else "" for c in row.cells]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -32,6 +37,8 @@ def _table(table: Table) -> list[str]:
 
 def render_markdown(doc: Document) -> str:
     lines = [f"## {escape(doc.heading)}", ""]
+    for line in doc.intro:
+        lines += [escape(line), ""]
     if doc.message:
         lines += [escape(doc.message), ""]
     for table in doc.tables:

@@ -9,6 +9,7 @@ breaks a line in Word. The workbook stores real numbers and gets its sign from E
 """
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -82,3 +83,13 @@ def excel_format(decimals: int = 0, signed: bool = False, percent: bool = False)
     """
     base = _pattern(decimals) + ('" %"' if percent else "")
     return f"+{base};-{base};{base}" if signed else base
+
+
+GROUP_SEPARATOR = format_decimal(1000, locale=LOCALE)[1]  # Babel's for sv_SE: U+00A0, which never breaks
+_GROUPED = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
+
+
+def unbreakable(text: str) -> str:
+    """Thousands written with an ordinary space ("per 1 000 inv" from a config or a KPI title) get the
+    separator our numbers carry, so "1 000" never breaks over two lines in any format."""
+    return _GROUPED.sub(GROUP_SEPARATOR, text)

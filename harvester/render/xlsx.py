@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import HOME_STYLE, MISSING_MARK_NOTE, SUMMARY_STYLE, Cell as DocCell, Column, Document, Table
+from . import HOME_STYLE, MISSING_MARK_NOTE, QUARTILE_FILLS, SUMMARY_STYLE, Cell as DocCell, Column, Document, Table
 from .numbers import MISSING
 
 MAX_SHEET_NAME = 31
@@ -22,6 +22,7 @@ MAX_COLUMN_WIDTH = 80  # characters; Excel allows 255, a readable table far less
 _FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 _HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 _HOME_FILL = PatternFill("solid", fgColor="FFF2CC")
+_QUARTILE_FILLS = {q: PatternFill("solid", fgColor=colour) for q, colour in QUARTILE_FILLS.items()}
 _RULE = Border(bottom=Side(style="thin", color="8C8C8C"))
 _BOLD_WIDTH = 1.2  # a bold heading is about a fifth wider than the character count says
 
@@ -82,7 +83,8 @@ def _write_table(ws: Worksheet, table: Table, top: int, widths: dict[int, int]) 
     ws.row_dimensions[header].height = 15 * lines  # neither Excel nor LibreOffice grows a row for wrapped text
     for i, row in enumerate(table.rows, start=header + 1):
         values = [v for item, col in zip(row.cells, table.columns) for v in _sheet_values(item, col)]
-        for j, ((value, fmt), (_, numeric)) in enumerate(zip(values, columns), start=1):
+        marks = [item.quartile for item, col in zip(row.cells, table.columns) for _ in (col.sheet or (col.header,))]
+        for j, ((value, fmt), (_, numeric), mark) in enumerate(zip(values, columns, marks), start=1):
             cell = _put(ws, i, j, value)
             if fmt and value is not None:
                 cell.number_format = fmt
@@ -91,6 +93,8 @@ def _write_table(ws: Worksheet, table: Table, top: int, widths: dict[int, int]) 
                 cell.font, cell.fill = _font(bold=True), _HOME_FILL
             elif row.style == SUMMARY_STYLE:
                 cell.font = _font(italic=True)
+            if mark:
+                cell.fill = _QUARTILE_FILLS[mark]
             widths[j] = max(widths.get(j, 0), len(str(value)) if value is not None else 0)
     return header
 
@@ -98,6 +102,10 @@ def _write_table(ws: Worksheet, table: Table, top: int, widths: dict[int, int]) 
 def _write_sheet(ws: Worksheet, doc: Document) -> None:
     _put(ws, 1, 1, doc.heading).font = _font(bold=True, size=12)
     row = 3
+    for line in doc.intro:
+        _put(ws, row, 1, line).font = _font(size=9)
+        row += 1
+    row += 1 if doc.intro else 0
     if doc.message:
         _put(ws, row, 1, doc.message)
         row += 2

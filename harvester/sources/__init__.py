@@ -1,6 +1,6 @@
 """What the harvest asks of a data source, and nothing more.
 
-A source (one folder each: `kolada/`, `scb/`) knows its API: client, request planner, answers →
+A source (one folder each: `kolada/`, `scb/`, `file/`) knows its API: client, request planner, answers →
 rows, catalogue. The harvest knows none of that; it drives any source the same way:
 plan → fetch pages as rows → merge per series → commit. A third source is a new folder that
 implements `Source`, not edits everywhere.
@@ -39,6 +39,13 @@ class Batch:
     complete: bool
     estimated_pages: int
     work: Any
+
+
+def covers(cursor: Mapping[str, Any], scope: Scope) -> bool:
+    """Whether a cursor's areas and years include the scope's: if not, the series is fetched in full."""
+    covered = cursor.get("years") or [0, -1]
+    return (set(scope.areas) <= set(cursor.get("areas", ()))
+            and covered[0] <= scope.years[0] and scope.years[-1] <= covered[1])
 
 
 class Source(Protocol):

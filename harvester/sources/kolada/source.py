@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from .. import Batch, Scope
+from .. import Batch, Scope, covers
 from ...transport import RequestStats
 from . import queries
 from .client import KoladaClient
@@ -22,12 +22,6 @@ from .items import SOURCE, rows_from_items
 
 FIRST_YEAR_SERVED = 1990  # Kolada's series start here; an unfiltered query returns years from it on
 OVERLAP = timedelta(days=1)
-
-
-def _covers(cursor: Mapping[str, Any], scope: Scope) -> bool:
-    covered = cursor.get("years") or [0, -1]
-    return (set(scope.areas) <= set(cursor.get("areas", ()))
-            and covered[0] <= scope.years[0] and scope.years[-1] <= covered[1])
 
 
 def _density(cursor: Mapping[str, Any]) -> float | None:
@@ -73,7 +67,7 @@ class KoladaSource:
         since: dict[str, date | None] = {}
         for kpi in scope.series:
             cursor = cursors.get(kpi)
-            if cursor and not refresh and _covers(cursor, scope):
+            if cursor and not refresh and covers(cursor, scope):
                 since[kpi] = date.fromisoformat(cursor["since"])
         planned = queries.plan_requests(self._planner_scope(scope, cursors), since) if scope.series else []
         return [Batch(series=b.kpis, complete=not b.incremental, estimated_pages=b.estimated_pages, work=b)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from .. import Batch, Scope
+from .. import Batch, Scope, covers
 from ...transport import RequestStats
 from .catalogue import CheckedSeries
 from .client import ScbClient
@@ -32,12 +32,6 @@ class SeriesWork:
     requests: list[DataRequest]
     regions: dict[str, str]  # SCB Region code → area id
     periods: dict[str, int]  # Tid code → year
-
-
-def _covers(cursor: Mapping[str, Any], scope: Scope) -> bool:
-    covered = cursor.get("years") or [0, -1]
-    return (set(scope.areas) <= set(cursor.get("areas", ()))
-            and covered[0] <= scope.years[0] and scope.years[-1] <= covered[1])
 
 
 def _spans(years: Sequence[int]) -> str:
@@ -86,7 +80,7 @@ class ScbSource:
         for series_id in scope.series:
             series = self.series[series_id]
             cursor = cursors.get(series_id)
-            if cursor and not refresh and cursor.get("updated") == series.meta.updated and _covers(cursor, scope):
+            if cursor and not refresh and cursor.get("updated") == series.meta.updated and covers(cursor, scope):
                 log.info("%s: %s unchanged since %s; nothing to fetch", series_id, series.meta.id, series.meta.updated)
                 continue
             work = self.work(series, scope)

@@ -1,0 +1,73 @@
+"""Does the conclusion hold whichever reasonable set is chosen? The home against the median of every set.
+
+"Vi ligger över medianen" is only worth writing into a plan if it does not depend on which peers
+were picked. So each indicator's home value is set against the median of each comparison the
+config has on its own (every Kolada group, every computed set, the added municipalities) and
+against Riket, year by year; the summary line counts in how many of them the home is above.
+
+Pure: DataFrames in, DataFrames out (the report writes `robustness.parquet` and the sentences).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .compare import ComparisonSet
+from .config import Indicator
+from .render.numbers import format_number
+
+HIGHER, LOWER, EQUAL = "högre", "lägre", "lika"
+COLUMNS = ["indicator", "kpi", "set", "set_id", "period", "home_value", "median", "n", "position"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One set to stand against: its name in the documents, an id for analysts, and its members (or Riket)."""
+
+    title: str
+    set_id: str
+    member_ids: tuple[str, ...]
+
+
+def comparisons(chosen: ComparisonSet, riket_id: str | None) -> list[Comparison]:
+    """Every group of the configured comparison on its own, the added municipalities, and Riket."""
+    found = [Comparison(g.title, g.group_id, tuple(m for m in g.member_ids if m != chosen.home_id))
+             for g in chosen.groups]
+    if chosen.extra_ids:
+        found.append(Comparison("tillagda kommuner", "municipalities", tuple(chosen.extra_ids)))
+    if riket_id is not None:
+        found.append(Comparison("Riket", riket_id, (riket_id,)))
+    return found
+
+
+def positions(values: pd.DataFrame, indicator: Indicator, home_id: str, sets: Sequence[Comparison]) -> pd.DataFrame:
+    """Per set and year with a home value: the set's median (Riket: its value), how many had a value, and
+    whether the home is higher, lower or equal."""
+    mine = values[(values["kpi"] == indicator.kpi) & (values["gender"] == indicator.gender) & values["value"].notna()]
+    home = mine[mine["municipality_id"] == home_id].set_index("period")["value"]
+    frames = []
+    for s in sets:
+        stats = (mine[mine["municipality_id"].isin(s.member_ids)].groupby("period")["value"]
+                 .agg(["median", "count"]).rename(columns={"count": "n"}))
+        rows = stats.join(home.rename("home_value"), how="inner").reset_index()
+        rows["position"] = [HIGHER if h > m else LOWER if h < m else EQUAL
+                            for h, m in zip(rows["home_value"], rows["median"])]
+        frames.append(rows.assign(indicator=indicator.id, kpi=indicator.kpi, set=s.title, set_id=s.set_id))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return out.astype({"period": "int64", "n": "int64"})[COLUMNS] if len(out) else pd.DataFrame(columns=COLUMNS)
+
+
+def sentence(rows: pd.DataFrame, home_title: str, decimals: int) -> str:
+    """"Sala 2022: högre än medianen i 3 av 3 jämförelser (…: 904; …; Riket: 828)." for the latest year of `rows`."""
+    if rows.empty:
+        return ""
+    year = int(rows["period"].max())
+    latest = rows[rows["period"] == year]
+    counts = latest["position"].value_counts()
+    most = HIGHER if counts.get(HIGHER, 0) >= counts.get(LOWER, 0) else LOWER
+    others = [f"{counts[p]} {p}" for p in (HIGHER, LOWER, EQUAL) if p != most and counts.get(p, 0)]
+    beside = "; ".join(f"{r.set}: {format_number(r.median, decimals)}" for r in latest.itertuples())
+    return (f"Robusthet, {home_title} {year}: {most} än medianen i {counts.get(most, 0)} av {len(latest)} jämförelser"
+            f"{' (' + ', '.join(others) + ')' if others else ''}; median per jämförelse: {beside}.")
