@@ -19,7 +19,9 @@ from typing import Any
 from . import comparisons
 from .comparisons import DEFAULT as DEFAULT_COMPARISON, ComparisonSpec
 from .configfile import read_config_text
+from .errors import ConfigError
 from .names import GENDERS
+from .similar_spec import parse_similar
 from .sources.file.spec import KEYS as FILE_KEYS, FileSeries, SpecError, file_series
 from .sources.scb.series import ScbSeries
 from .urlcheck import url_problem
@@ -32,6 +34,8 @@ DIRECTIONS = ("lower", "higher", "none")
 KPI_ID = re.compile(r"^[NU]\d{5}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EARLIEST_YEAR = 1950  # plausibility only: each source knows where its own series start
+# Comparison members computed from data, each a key of a comparison table with its parser (comparisons.py).
+MEMBER_KINDS: dict[str, comparisons.MemberParser] = {"similar": parse_similar}
 
 KNOWN_KEYS: dict[str, set[str]] = {
     "": {"source", "home", "comparison", "comparisons", "years", "report", "indicator"},
@@ -39,19 +43,15 @@ KNOWN_KEYS: dict[str, set[str]] = {
                "scb"},
     "source.scb": {"api_url"},
     "home": {"municipality"},
-    "comparison": comparisons.set_keys(),
+    "comparison": comparisons.set_keys(MEMBER_KINDS),
     "years": {"from", "to"},
     "report": {"revised_since", "years"},
     "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals", "source", "table",
-                  "contents", "select", "month", "ratio", "comparison", "rank"},
+                  "contents", "select", "month", "ratio", "comparison", "rank", "number"},
     "target": {"value", "year", "text"},
     "ratio": {"numerator", "denominator", "scale"},
 }
 KNOWN_KEYS["indicator"] |= {"fill", *FILE_KEYS}  # fill: years its own source lacks, from another indicator
-
-
-class ConfigError(ValueError):
-    """A configuration problem, worded for the person who edits the file."""
 
 
 def checked_url(url: str, origin: str) -> str:
@@ -125,6 +125,7 @@ class Indicator:
     rank: bool = False  # `rank = true`: rank a count that grows with population all the same
     file: FileSeries | None = None
     fill: str | None = None  # another indicator whose values stand in for years this one lacks
+    number: str | None = None  # the plan's own number ("3 b"), shown before the label
 
     @property
     def reference(self) -> str:
@@ -233,6 +234,11 @@ class _Locator:
 
     def line_of(self, table: str, key: str | None = None, index: int = 0) -> int | None:
         header = re.compile(r"^\s*\[\[?\s*" + re.escape(table) + r"\s*\]\]?\s*(#.*)?$") if table else None
+        if header is None and key is not None:  # a top-level name may be a section: its own header line
+            section = re.compile(r"^\s*\[\[?\s*" + re.escape(key) + r"\s*[\].]")
+            found = next((no for no, line in enumerate(self.lines) if section.match(line)), None)
+            if found is not None:
+                return found + 1
         start, seen = (0 if header is None else None), -1
         for no, line in enumerate(self.lines):
             if header is not None and start is None and header.match(line):
@@ -272,11 +278,10 @@ class _Validator:
         allowed = KNOWN_KEYS[kind]
         for key in data:
             if key not in allowed:
-                raise self.fail(
-                    f"unknown key {key!r} in {label or '[' + (table or 'top level') + ']'}{_near(key, allowed)}; "
-                    f"allowed: {', '.join(sorted(allowed))}",
-                    table, key, index,
-                )
+                what = (f"unknown section [{f'{table}.' if table else ''}{key}]" if isinstance(data[key], dict)
+                        else f"unknown key {key!r} in {label or '[' + (table or 'top level') + ']'}")
+                raise self.fail(f"{what}{_near(key, allowed)}; allowed: {', '.join(sorted(allowed))}",
+                                table, key, index)
 
     def table(self, data: dict[str, Any], name: str, key: str | None = None) -> dict[str, Any]:
         value = data.get(key or name, {})
@@ -297,13 +302,21 @@ class _Validator:
         return value
 
 
+def _nearby_configs(path: Path) -> str:
+    """A '; did you mean …' tail naming the configs that exist beside the mistyped path or under config/."""
+    seen = {p for folder in (path.parent, Path("config")) if folder.is_dir() for p in folder.rglob("*.toml")}
+    names = sorted(str(p) for p in seen)
+    close = difflib.get_close_matches(str(path), names, n=3, cutoff=0.5) or names[:5]
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError with file:line on the first problem."""
     path = Path(path)
     try:
         text = read_config_text(path)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(f"{path}: no such config file{_nearby_configs(path)}") from None
     except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise ConfigError(f"{path}: cannot read config file ({exc})") from None
     try:
@@ -329,7 +342,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         raise v.fail('[home] needs municipality = "<id or name>", e.g. municipality = "0484"', "home")
     home = v.string(home_t["municipality"], "[home] municipality", "home", "municipality")
 
-    sets = comparisons.parse_sets(v, data.get("comparison", {}), data.get("comparisons", {}))
+    sets = comparisons.parse_sets(v, data.get("comparison", {}), data.get("comparisons", {}), MEMBER_KINDS)
     default = sets[DEFAULT_COMPARISON]
 
     years = v.table(data, "years")
@@ -441,6 +454,10 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
     decimals = raw.get("decimals")
     if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6):
         raise v.fail(f"{name}: decimals must be a whole number from 0 to 6, got {decimals!r}", "indicator", "decimals", i)
+    number = raw.get("number")
+    if number is not None and not (isinstance(number, str) and number.strip()):
+        raise v.fail(f'{name}: number is the plan\'s own number in quotes, e.g. number = "3 b", got {number!r}',
+                     "indicator", "number", i)
     fill = raw.get("fill")
     if fill is not None:
         fill = v.string(fill, f"{name} fill", "indicator", "fill", i)
@@ -452,7 +469,8 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
                      "indicator", "rank", i)
     common = dict(id=ind_id, label=label, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
                   gender=gender, unit=unit, decimals=decimals, rank=rank,
-                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i), fill=fill)
+                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i), fill=fill,
+                  number=number.strip() if number else None)
     if "ratio" in raw:
         return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
     source = raw.get("source", "kolada")
