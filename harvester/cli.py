@@ -23,6 +23,7 @@ from .coverage import warn_empty
 from .errors import SourceError, Unreachable, UpstreamUnavailable
 from .exitcodes import ExitCode
 from .lock import LockHeld, run_lock
+from .signals import stop_cleanly_on_signals
 from .names import NotFound
 from .sources.kolada.client import KoladaClient
 from .sources.scb.client import ScbClient
@@ -125,7 +126,7 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
     root = output_root(args)
     created = _prepare_output(root)
     try:
-        with run_lock(root):
+        with run_lock(root):  # one lock from the fetch through the compare: no other run gets in between
             for line in store.recover(root):
                 log.warning("%s", line)
             show = sys.stderr.isatty() and not args.quiet
@@ -133,16 +134,15 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
                 result = harvest(config, root, client, scb=scb, refresh=args.refresh,
                                  accept_removals=args.accept_removals, show_progress=show,
                                  command="run" if compare_after else "fetch")
+            code = _report_harvest(result)
+            warn_empty(root, config)
+            if compare_after and code in (ExitCode.OK, ExitCode.UNCHANGED, ExitCode.PARTIAL):
+                compare_code = _compare(config, root, args, harvested=result.outcome != "failed")
+                if compare_code != ExitCode.OK:
+                    return compare_code
     except (ConfigError, OSError):
         _undo_output(root, created)
         raise
-    code = _report_harvest(result)
-    warn_empty(root, config)
-    if compare_after and code in (ExitCode.OK, ExitCode.UNCHANGED, ExitCode.PARTIAL):
-        with run_lock(root):
-            compare_code = _compare(config, root, args, harvested=result.outcome != "failed")
-        if compare_code != ExitCode.OK:
-            return compare_code
     return code
 
 
@@ -411,6 +411,7 @@ def _refuse_extras(parser: argparse.ArgumentParser, args: argparse.Namespace, ex
 
 def main(argv: Sequence[str] | None = None) -> int:
     robust_stdio()
+    stop_cleanly_on_signals()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -440,8 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         return _fail(ExitCode.OUTPUT, f"cannot write the output ({exc}); nothing was committed, the previous "
                                       "dataset is unchanged")
-    except KeyboardInterrupt:
-        return _fail(ExitCode.INTERRUPTED, "interrupted; the previous dataset is unchanged")
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP as `signals.Stopped`
+        return _fail(getattr(exc, "code", ExitCode.INTERRUPTED), f"{exc or 'interrupted'}; the previous dataset is "
+                     "unchanged")
     except Exception:  # a bug: say so, with everything needed to fix it
         log.exception("unexpected error: this is a bug in harvester %s; please report it with this log", __version__)
         return ExitCode.INTERNAL

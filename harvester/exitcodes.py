@@ -11,4 +11,6 @@ class ExitCode(IntEnum):
     PARTIAL = 5       # some KPIs fetched and stored, others failed and kept their old values
     LOCKED = 6        # another run holds the lock on this output directory; this one did nothing
     OUTPUT = 7        # the output directory cannot be written (permissions, full disk); old data intact
+    HANGUP = 129       # SIGHUP (the terminal closed); stopped cleanly, the previous dataset is intact
     INTERRUPTED = 130  # Ctrl-C / SIGINT; the previous dataset is intact
+    TERMINATED = 143   # SIGTERM (cron, systemd, kill); stopped cleanly, the previous dataset is intact

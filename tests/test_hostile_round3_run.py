@@ -1,0 +1,83 @@
+"""Hostile round three (issue 18), the run itself: one lock from fetch to compare, and signals cron sends.
+
+The real console entry point in a child process against the fake Kolada.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from harvester.exitcodes import ExitCode
+from tests.conftest import REPO, run_cli_subprocess, snapshot, write_config
+
+
+def _args(fake, tmp_path: Path, command: str = "fetch") -> tuple[list[str], Path]:  # type: ignore[no-untyped-def]
+    # timeout 4: a request in flight when the signal comes ends by then, and the process with it
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35001",), timeout=4)
+    out = tmp_path / "out"
+    return [command, "--config", str(config), "--api-url", fake.base_url, "--output", str(out)], out
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, ExitCode.TERMINATED), (signal.SIGHUP, ExitCode.HANGUP)],
+                         ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_stops_the_run_cleanly_with_a_documented_code(small_fake, tmp_path, signum, code) -> None:
+    """Item 28: stopped mid-fetch, the run exits 143 or 129 with one line, the dataset and lock as they were."""
+    args, out = _args(small_fake, tmp_path)
+    assert run_cli_subprocess(args).returncode == ExitCode.OK
+    before = snapshot(out, skip=("runs.parquet",))
+    small_fake.data.set_value("N35001", "0484", 2022, "T", 4242.0)
+    small_fake.add_fault("timeout", match="/data/", times=None, seconds=15)
+    child = subprocess.Popen([sys.executable, "-m", "harvester", *args, "--refresh"], cwd=REPO, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while f'"pid": {child.pid}' not in (out / ".lock").read_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(1.0)  # into the stalled data request (the catalogue comes from the cache)
+    child.send_signal(signum)
+    _, err = child.communicate(timeout=10)
+    assert child.returncode == code, err
+    assert f"stopped by {signal.Signals(signum).name}; the previous dataset is unchanged" in err
+    assert "Traceback" not in err
+    assert snapshot(out, skip=("runs.parquet", ".lock")) == before
+    with open(out / ".lock", "rb+") as lock:  # released
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_run_holds_one_lock_from_fetch_to_compare(small_fake, tmp_path) -> None:
+    """Item 6: a competitor polling the lock throughout a `run` never gets it between fetch and compare."""
+    args, out = _args(small_fake, tmp_path, "run")
+    got, stop = [], threading.Event()
+
+    def compete() -> None:
+        while not (out / "runs.parquet").exists() and not stop.is_set():  # the run holds the lock by now
+            time.sleep(0.001)
+        fd = os.open(out / ".lock", os.O_RDWR)
+        try:
+            while not stop.is_set():
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                if not (out / "report.docx").exists():
+                    got.append(time.monotonic())  # between the committed fetch and the compare
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    competitor = threading.Thread(target=compete)
+    competitor.start()
+    try:
+        result = run_cli_subprocess(args)
+    finally:
+        stop.set()
+        competitor.join()
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert not got and (out / "report.docx").exists()
