@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -110,13 +111,10 @@ def _prepare_output(root: Path) -> bool:
 
 
 def _undo_output(root: Path, created: bool) -> None:
-    """After a config error or a failed start, leave the disk as it was: no fresh folder with only a lock in it."""
+    """After a config error or a failed start, leave the disk as it was: a folder this run made, and that holds
+    no data (only its lock, a `runs` row of the failure), is removed again, all of it this run's."""
     if created:
-        try:
-            (root / store.LOCK_FILE).unlink(missing_ok=True)
-            root.rmdir()
-        except OSError:
-            pass
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
@@ -143,6 +141,8 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
     except (ConfigError, OSError):
         _undo_output(root, created)
         raise
+    if result.outcome == "failed":  # nobody listening, a name that does not resolve: a fresh folder stays unmade
+        _undo_output(root, created)
     return code
 
 

@@ -81,3 +81,17 @@ def test_run_holds_one_lock_from_fetch_to_compare(small_fake, tmp_path) -> None:
         competitor.join()
     assert result.returncode == ExitCode.OK, result.stderr
     assert not got and (out / "report.docx").exists()
+
+
+def test_nobody_listening_leaves_no_fresh_output_folder(harvester, tmp_path) -> None:
+    """Item 29: exit 4 as documented, and a folder the run made holds no `.lock` or `runs.parquet` afterwards."""
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35001",))
+    out = tmp_path / "fresh"
+    result = harvester("fetch", "--config", str(config), "--api-url", f"http://127.0.0.1:{port}/v3", "--output", str(out))
+    assert result.code == ExitCode.UPSTREAM, result.err
+    assert not out.exists()
