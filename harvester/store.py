@@ -56,6 +56,9 @@ def stored_kpis(root: Path) -> list[str]:
 
 def _upgraded(table: pa.Table) -> pa.Table:
     """A values file of schema version 1 (Kolada only, no `source`) in today's columns."""
+    missing = set(schema.VALUES.names) - set(table.column_names) - {"source"}
+    if missing:  # not ours: a file of another schema
+        raise pa.ArrowInvalid(f"no column {', '.join(sorted(missing))}")
     if "source" not in table.column_names:
         table = table.append_column("source", pa.array(["kolada"] * len(table), pa.string()))
     return table.select(schema.VALUES.names).cast(schema.VALUES)
@@ -70,7 +73,7 @@ def _readable(path: Path, read: Callable[[], T]) -> T:
     not a bug in harvester, and the run must stop before it writes anything."""
     try:
         return read()
-    except (pa.ArrowException, ValueError, KeyError, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise CorruptDataset(f"{path} is damaged and cannot be read ({str(exc)[:200]}); restore it from a backup, "
                              "or move it away and run `harvester fetch --refresh`; nothing was changed") from None
 
