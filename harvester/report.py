@@ -5,13 +5,12 @@ resolves names offline against the stored `municipalities` table, lets `compare`
 `render` lay out, and writes every output as one step: all files go to temporary names first, and
 only when every one of them is written are they moved into place. A full disk or a read-only
 folder therefore fails the compare and leaves the previous documents as they were. Files that an
-earlier compare wrote for indicators no longer in the config are removed (only those: the list of
-what compare wrote is kept in `WRITTEN`), so two configs never leave a mixed set of tables.
+earlier compare wrote for indicators no longer in the config are removed, and what has not changed
+is not rewritten (both by the record `reuse` keeps beside the outputs).
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -21,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import compare, robustness, store, units
+from . import compare, reuse, robustness, store, units
 from .config import Config, Indicator, Target
 from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
@@ -36,7 +35,6 @@ from .render.xlsx import render_workbook
 
 TABLES_DIR, CHARTS_DIR = "tables", "charts"
 REPORT_DOCX, REPORT_HTML = "report.docx", "report.html"
-WRITTEN = ".compare-files.json"
 
 
 class ReportError(ValueError):
@@ -48,6 +46,7 @@ class ReportResult:
     files: tuple[Path, ...]
     notes: tuple[str, ...]  # indicators shown without comparison, for the command's log
     removed: tuple[str, ...] = ()  # files of indicators no longer in the config
+    kept: int = 0  # files left as they were: nothing they show changed
 
 
 def _resolve(text: str, municipalities: pd.DataFrame, what: str, fetch: str) -> str:
@@ -166,28 +165,16 @@ class Staged:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def commit(self) -> list[Path]:
-        for relpath, tmp in self.files.items():
-            os.replace(tmp, self.root / relpath)
-        return [self.root / r for r in self.files]
+    def commit(self, only: set[str] | None = None) -> list[Path]:
+        """Move the staged files into place (only those in `only`, when given); the others are discarded."""
+        chosen = [r for r in self.files if only is None or r in only]
+        for relpath in chosen:
+            os.replace(self.files[relpath], self.root / relpath)
+        return [self.root / r for r in chosen]
 
     def discard(self) -> None:
         for tmp in self.files.values():
             tmp.unlink(missing_ok=True)
-
-
-def _remove_stale(root: Path, written: set[str]) -> list[str]:
-    """Remove what the previous compare wrote and this one did not (indicators dropped from the config)."""
-    record = root / WRITTEN
-    try:
-        before = set(json.loads(record.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        before = set()
-    stale = sorted(before - written)
-    for relpath in stale:
-        (root / relpath).unlink(missing_ok=True)
-    store.write_atomically(record, json.dumps(sorted(written), indent=1).encode("utf-8"))
-    return stale
 
 
 def _parquet(df: pd.DataFrame) -> bytes:
@@ -195,26 +182,33 @@ def _parquet(df: pd.DataFrame) -> bytes:
 
 
 def write_report(config: Config, root: Path, revised_since: dt.date | None = None,
-                 today: dt.date | None = None) -> ReportResult:
+                 today: dt.date | None = None, force: bool = False) -> ReportResult:
     """Compute every indicator of `config` from the dataset under `root` and write the outputs there.
 
     Writes benchmark.parquet/.csv, peers.parquet, robustness.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
     tables/benchmark.xlsx (the overview first), charts/<indicator>.png (no chart for an indicator
     without any home value), report.docx and report.html. With `revised_since`, the tables note every
-    shown value the source revised on or after that date. Raises ReportError when the dataset is
+    shown value the source revised on or after that date. Files whose inputs did not change are left
+    as they are (`reuse`); `force` rewrites them all. Raises ReportError when the dataset is
     empty or does not know the configured municipalities, OSError when the files cannot be written.
     """
     root = Path(root)
+    today = today or dt.date.today()
+    record = reuse.read_record(root)
+    key = reuse.inputs_key(config, root, years=config.years(today), revised_since=revised_since)
+    if not force and reuse.unchanged(root, record, key):
+        return ReportResult(files=(), notes=record.notes, kept=len(record.files))
     staged = Staged(root)
     # Chart workers are forked first, while this process holds nothing but its imports.
     with ChartRenderer(expected=len(config.indicators)) as charts:
         try:
-            result = _compute_and_stage(config, root, revised_since, today or dt.date.today(), staged, charts)
-            written = staged.commit()
+            result = _compute_and_stage(config, root, revised_since, today, staged, charts)
+            written = staged.commit(reuse.to_write(root, record, key, staged.files, force))
         finally:
             staged.discard()
-    removed = _remove_stale(root, set(staged.files))
-    return ReportResult(files=tuple(written), notes=result, removed=tuple(removed))
+    removed = reuse.write_record(root, key, staged.files, result)
+    return ReportResult(files=tuple(written), notes=result, removed=tuple(removed),
+                        kept=len(staged.files) - len(written))
 
 
 def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None, today: dt.date, staged: Staged,
