@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -26,12 +27,12 @@ from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
 from .render import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.reach import Reach, reach_words, widen
-from .render.charts import ChartRenderer
-from .render.docx import render_docx
 from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown
 from .similar_report import appendices, group_ids
-from .render.xlsx import render_workbook
+
+if TYPE_CHECKING:
+    from .render.charts import ChartRenderer
 
 TABLES_DIR, CHARTS_DIR = "tables", "charts"
 REPORT_DOCX, REPORT_HTML = "report.docx", "report.html"
@@ -198,6 +199,8 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
     key = reuse.inputs_key(config, root, years=config.years(today), revised_since=revised_since)
     if not force and reuse.unchanged(root, record, key):
         return ReportResult(files=(), notes=record.notes, kept=len(record.files))
+    from .render.charts import ChartRenderer  # matplotlib: half a second a nightly run with nothing new need not pay
+
     staged = Staged(root)
     # Chart workers are forked first, while this process holds nothing but its imports.
     with ChartRenderer(expected=len(config.indicators)) as charts:
@@ -305,6 +308,8 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     staged.put("robustness.parquet", _parquet(pd.concat(robust, ignore_index=True)))
     staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/overview.html", render_html(overview).encode("utf-8"))
+    from .render.xlsx import render_workbook  # the renderers' libraries load only when something is rendered
+
     staged.put(f"{TABLES_DIR}/benchmark.xlsx", render_workbook(docs, overview))
     benchmark = pd.concat(benches, ignore_index=True)
     staged.put("benchmark.parquet", _parquet(benchmark))
@@ -315,6 +320,8 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     title, subtitle = _title(home_title, compare.join_sv(list(dict.fromkeys(c.title for c in used))), reach, today,
                              tuple(sources))
     sections = [*docs, *appendices(root, config.used_comparisons, home_id, titles, kpi_titles)]
+    from .render.docx import render_docx
+
     staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, sections, drawn))
     staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, sections, drawn))
     return tuple(notes)
