@@ -160,7 +160,7 @@ def _compare(config: Config, root: Path, args: argparse.Namespace, harvested: bo
 
     try:
         report = write_report(config, root, revised_since=args.revised_since or config.revised_since,
-                              force=args.force)
+                              force=args.force, as_of=args.as_of or config.as_of)
     except ReportError as exc:
         return _fail(ExitCode.CONFIG, str(exc))
     except OSError as exc:
@@ -339,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_opts = argparse.ArgumentParser(add_help=False)
     cmp_opts.add_argument("--revised-since", type=_date,
                           help="footnote values Kolada revised on or after this date (default: [report] revised_since)")
+    cmp_opts.add_argument("--as-of", type=_date, metavar="DATE",
+                          help="documents from the values the dataset held at the end of DATE (UTC), as a plan "
+                               "written then quoted them (default: [report] as_of)")
     cmp_opts.add_argument("--force", action="store_true",
                           help="rewrite every table, chart and document, even those whose inputs did not change")
 

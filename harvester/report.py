@@ -96,13 +96,13 @@ def _scb_origin(ind: Indicator, described: pd.DataFrame, years: list[int]) -> tu
 
 
 def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
-             checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
+             checked: dict[str, pd.Timestamp], titles: dict[str, str], as_of: dt.date | None = None) -> Sourced:
     """An indicator's values as stored (Kolada, SCB, a file) or computed from two others (a ratio), filled
     from another indicator (`fill`) where it has none."""
     if ind.fill is not None:
-        return _filled(root, config, ind, described, years, checked, titles)
+        return _filled(root, config, ind, described, years, checked, titles, as_of)
     if ind.ratio is None:
-        values = store.read_values(root, [ind.kpi])
+        values = store.read_values(root, [ind.kpi]) if as_of is None else store.values_as_of(root, as_of, [ind.kpi])
         if ind.scb is not None:
             origin, unit, decimals = _scb_origin(ind, described, years)
             return Sourced(values, origin, unit, decimals, checked.get(ind.kpi))
@@ -110,7 +110,7 @@ def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame
             return Sourced(values, Origin(("file",), f"fil {ind.file.path}"), None, None, checked.get(ind.kpi))
         return Sourced(values, Origin(("kolada",), f"nyckeltal {ind.kpi}"), None, None, checked.get(ind.kpi))
     parts = (config.indicator(ind.ratio.numerator), config.indicator(ind.ratio.denominator))
-    both = [_sourced(root, config, part, described, years, checked, titles) for part in parts]
+    both = [_sourced(root, config, part, described, years, checked, titles, as_of) for part in parts]
     result = compare.ratio_values(both[0].values, both[1].values, ind, parts)
     scale = f" × {ind.ratio.scale:,.10g}".replace(",", " ") if ind.ratio.scale != 1 else ""
     notes = list(dict.fromkeys(n for b in both for n in b.origin.notes))
@@ -126,10 +126,11 @@ def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame
 
 
 def _filled(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
-            checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
+            checked: dict[str, pd.Timestamp], titles: dict[str, str], as_of: dt.date | None = None) -> Sourced:
     """The indicator's own values, with the `fill` indicator's where it has none, both cited in the notes."""
     part = config.indicator(ind.fill or "")
-    mine, other = (_sourced(root, config, x, described, years, checked, titles) for x in (replace(ind, fill=None), part))
+    mine, other = (_sourced(root, config, x, described, years, checked, titles, as_of)
+                   for x in (replace(ind, fill=None), part))
     result = fill_values(mine.values, other.values, ind, part)
     notes = fill_notes(result, titles, mine.origin.label, other.origin.label, other.origin.reference)
     sources = (*mine.origin.sources, *(other.origin.sources if len(result.filled) else ()))
@@ -183,20 +184,28 @@ def _parquet(df: pd.DataFrame) -> bytes:
 
 
 def write_report(config: Config, root: Path, revised_since: dt.date | None = None,
-                 today: dt.date | None = None, force: bool = False) -> ReportResult:
+                 today: dt.date | None = None, force: bool = False, as_of: dt.date | None = None) -> ReportResult:
     """Compute every indicator of `config` from the dataset under `root` and write the outputs there.
 
     Writes benchmark.parquet/.csv, peers.parquet, robustness.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
     tables/benchmark.xlsx (the overview first), charts/<indicator>.png (no chart for an indicator
     without any home value), report.docx and report.html. With `revised_since`, the tables note every
-    shown value the source revised on or after that date. Files whose inputs did not change are left
+    shown value the source revised on or after that date. With `as_of`, the values are those the dataset
+    held at the end of that day (`store.values_as_of`), every document says so, and the tables note
+    the values revised since (unless `revised_since` says from when). Files whose inputs did not change are left
     as they are (`reuse`); `force` rewrites them all. Raises ReportError when the dataset is
     empty or does not know the configured municipalities, OSError when the files cannot be written.
     """
     root = Path(root)
     today = today or dt.date.today()
+    if as_of is not None:
+        try:
+            store.values_as_of(root, as_of, [], today=today)  # the date's checks, before anything is rendered
+        except store.AsOfError as exc:
+            raise ReportError(f"{exc}; choose another --as-of or [report] as_of") from None
+        revised_since = revised_since or as_of + dt.timedelta(days=1)
     record = reuse.read_record(root)
-    key = reuse.inputs_key(config, root, years=config.years(today), revised_since=revised_since)
+    key = reuse.inputs_key(config, root, years=config.years(today), revised_since=revised_since, as_of=as_of)
     if not force and reuse.unchanged(root, record, key):
         return ReportResult(files=(), notes=record.notes, kept=len(record.files))
     from .render.charts import ChartRenderer  # matplotlib: half a second a nightly run with nothing new need not pay
@@ -205,7 +214,7 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
     # Chart workers are forked first, while this process holds nothing but its imports.
     with ChartRenderer(expected=len(config.indicators)) as charts:
         try:
-            result = _compute_and_stage(config, root, revised_since, today, staged, charts)
+            result = _compute_and_stage(config, root, revised_since, today, staged, charts, as_of)
             written = staged.commit(reuse.to_write(root, record, key, staged.files, force))
         finally:
             staged.discard()
@@ -215,7 +224,7 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
 
 
 def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None, today: dt.date, staged: Staged,
-                       charts: ChartRenderer) -> tuple[str, ...]:
+                       charts: ChartRenderer, as_of: dt.date | None = None) -> tuple[str, ...]:
     """Every output of the report, staged; one indicator's values in memory at a time."""
     fetch = f"`harvester fetch --config {config.path} --output {root}`"
     municipalities = store.read_table(root, "municipalities")
@@ -231,7 +240,8 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     kpi_titles = dict(zip(kpis["id"], kpis["title"]))
     revisions = store.read_table(root, "revisions")
     described = store.read_table(root, "series")
-    checked = store.checked_at(root)
+    checked = store.checked_at(root) if as_of is None else {}  # today's checks say nothing of that day
+    dated = f"Värden enligt datasetet den {as_of:%Y-%m-%d}." if as_of else ""
     years = config.years(today)
 
     notes: list[str] = []
@@ -244,7 +254,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     peers_file: pq.ParquetWriter | None = None
     try:
         for ind in config.indicators:
-            sourced = _sourced(root, config, ind, described, list(years), checked, titles)
+            sourced = _sourced(root, config, ind, described, list(years), checked, titles, as_of)
             own = sourced.values
             sources.update(dict.fromkeys(sourced.origin.sources))
             home_seen = home_seen or bool((own["municipality_id"] == home_id).any())
@@ -269,7 +279,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
                                  changed=_changed(own, ind.kpi), origin=sourced.origin, ranked=ranked)
             stands = robustness.positions(own, ind, home_id, robustness.comparisons(peers_set, riket_id))
             robust.append(stands)
-            doc = _with_note(doc, robustness.sentence(stands, home_title, places))
+            doc = _with_note(_with_note(doc, robustness.sentence(stands, home_title, places)), dated)
             overview_notes.append(robustness.sentence(stands, home_title, places).replace("Robusthet", ind.label, 1))
             staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
             staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
@@ -303,7 +313,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     overview = build_overview(overview_years, overview_rows, home_title=home_title, comparisons=used,
                               units=shown_units, decimals=decimals, indicators=list(config.indicators), ranked=ranks,
                               sources=tuple(sources), reach=reach_words(reach))
-    for note in overview_notes:
+    for note in [*overview_notes, dated]:
         overview = _with_note(overview, note)
     staged.put("robustness.parquet", _parquet(pd.concat(robust, ignore_index=True)))
     staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
@@ -319,6 +329,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
         staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
     title, subtitle = _title(home_title, compare.join_sv(list(dict.fromkeys(c.title for c in used))), reach, today,
                              tuple(sources))
+    subtitle = f"{subtitle} {dated}".rstrip()
     sections = [*docs, *appendices(root, config.used_comparisons, home_id, titles, kpi_titles)]
     from .render.docx import render_docx
 
