@@ -9,9 +9,10 @@ names are checked in `resolve`, members read from the dataset in `report`.
 Kinds of members a set can hold, each a key of the table:
 - `groups`: Kolada municipality groups (their members at the latest harvest);
 - `municipalities`: municipalities listed by id or name;
-- further kinds registered in `MEMBER_KINDS` (the extension point: a computed set such as
-  `similar = { ... }` adds one parser there, and its spec lands in `ComparisonSpec.computed`; the
-  fetch sees it in `union`, and `report._comparison_sets`, where specs become members, computes it).
+- further kinds, each a key with its parser, which the config passes in as `kinds` (the extension
+  point: a computed set such as `similar = { ... }` is one entry of `config.MEMBER_KINDS`, and its
+  spec lands in `ComparisonSpec.computed`; the fetch sees it in `union`, and
+  `report._comparison_sets`, where specs become members, computes it). This module imports no kind.
 
 `name` is the words documents use for the set ("jämförbara kommuner") instead of Kolada's group
 titles; `riket` whether Riket is shown beside it.
@@ -43,22 +44,12 @@ class Validator(Protocol):
 MemberParser = Callable[[Validator, Any, str], object]
 
 
-def _similar(v: Validator, raw: Any, section: str) -> object:
-    """`similar = …`: computed similar kommuner (harvester/similar_spec.py; imported here on first use,
-    since the method's errors are config errors and config imports this module)."""
-    from .similar_spec import parse_similar
-
-    return parse_similar(v, raw, section)
-
-
-MEMBER_KINDS: dict[str, MemberParser] = {"similar": _similar}
-
 BASE_KEYS = frozenset({"name", "groups", "municipalities", "riket"})
 
 
-def set_keys() -> set[str]:
-    """Every key a comparison table may hold: the base kinds and each registered computed kind."""
-    return set(BASE_KEYS | MEMBER_KINDS.keys())
+def set_keys(kinds: Mapping[str, MemberParser]) -> set[str]:
+    """Every key a comparison table may hold: the base kinds and each computed kind."""
+    return set(BASE_KEYS | kinds.keys())
 
 
 @dataclass(frozen=True)
@@ -70,7 +61,7 @@ class ComparisonSpec:
     groups: tuple[str, ...] = ()
     municipalities: tuple[str, ...] = ()
     riket: bool = True
-    computed: tuple[tuple[str, object], ...] = ()  # (kind, spec) for each MEMBER_KINDS key given
+    computed: tuple[tuple[str, object], ...] = ()  # (kind, spec) for each computed kind's key given
 
     @property
     def section(self) -> str:
@@ -82,7 +73,7 @@ class ComparisonSpec:
         return bool(self.groups or self.municipalities or self.computed)
 
 
-def parse_set(v: Validator, raw: Any, key: str = DEFAULT) -> ComparisonSpec:
+def parse_set(v: Validator, raw: Any, kinds: Mapping[str, MemberParser], key: str = DEFAULT) -> ComparisonSpec:
     """One `[comparison]` or `[comparisons.<key>]` table; a named set must have members."""
     section = SECTION if key == DEFAULT else f"{NAMED_SECTION}.{key}"
     if not isinstance(raw, dict):
@@ -100,7 +91,7 @@ def parse_set(v: Validator, raw: Any, key: str = DEFAULT) -> ComparisonSpec:
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise v.fail(f'[{section}] name must be a text in quotes, e.g. name = "jämförbara kommuner"', section, "name")
-    computed = tuple((kind, parse(v, raw[kind], section)) for kind, parse in MEMBER_KINDS.items() if kind in raw)
+    computed = tuple((kind, parse(v, raw[kind], section)) for kind, parse in kinds.items() if kind in raw)
     spec = ComparisonSpec(key=key, name=name.strip() if name else None, groups=tuple(groups),
                           municipalities=tuple(extra), riket=riket, computed=computed)
     if key != DEFAULT and not spec.has_members:
@@ -109,9 +100,9 @@ def parse_set(v: Validator, raw: Any, key: str = DEFAULT) -> ComparisonSpec:
     return spec
 
 
-def parse_sets(v: Validator, default: Any, named: Any) -> dict[str, ComparisonSpec]:
-    """The default set and every named one, by key (DEFAULT first)."""
-    sets = {DEFAULT: parse_set(v, default)}
+def parse_sets(v: Validator, default: Any, named: Any, kinds: Mapping[str, MemberParser]) -> dict[str, ComparisonSpec]:
+    """The default set and every named one, by key (DEFAULT first); `kinds`: the computed kinds' parsers."""
+    sets = {DEFAULT: parse_set(v, default, kinds)}
     if not isinstance(named, dict):
         raise v.fail(f"[{NAMED_SECTION}] must hold tables, e.g. [{NAMED_SECTION}.ifo] with groups = [\"G36484\"]",
                      "", NAMED_SECTION)
@@ -119,7 +110,7 @@ def parse_sets(v: Validator, default: Any, named: Any) -> dict[str, ComparisonSp
         if not SET_NAME.match(key):
             raise v.fail(f"comparison set name {key!r} must be letters, digits, '-' or '_' (e.g. [comparisons.ifo])",
                          "", NAMED_SECTION)
-        sets[key] = parse_set(v, raw, key)
+        sets[key] = parse_set(v, raw, kinds, key)
     return sets
 
 

@@ -19,7 +19,9 @@ from typing import Any
 
 from . import comparisons
 from .comparisons import DEFAULT as DEFAULT_COMPARISON, ComparisonSpec
+from .errors import ConfigError
 from .names import GENDERS
+from .similar_spec import parse_similar
 from .sources.file.spec import KEYS as FILE_KEYS, FileSeries, SpecError, file_series
 from .sources.scb.series import ScbSeries
 
@@ -31,6 +33,8 @@ DIRECTIONS = ("lower", "higher", "none")
 KPI_ID = re.compile(r"^[NU]\d{5}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EARLIEST_YEAR = 1950  # plausibility only: each source knows where its own series start
+# Comparison members computed from data, each a key of a comparison table with its parser (comparisons.py).
+MEMBER_KINDS: dict[str, comparisons.MemberParser] = {"similar": parse_similar}
 
 KNOWN_KEYS: dict[str, set[str]] = {
     "": {"source", "home", "comparison", "comparisons", "years", "report", "indicator"},
@@ -38,7 +42,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
                "scb"},
     "source.scb": {"api_url"},
     "home": {"municipality"},
-    "comparison": comparisons.set_keys(),
+    "comparison": comparisons.set_keys(MEMBER_KINDS),
     "years": {"from", "to"},
     "report": {"revised_since", "years", "as_of"},
     "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals", "source", "table",
@@ -47,10 +51,6 @@ KNOWN_KEYS: dict[str, set[str]] = {
     "ratio": {"numerator", "denominator", "scale"},
 }
 KNOWN_KEYS["indicator"] |= {"fill", *FILE_KEYS}  # fill: years its own source lacks, from another indicator
-
-
-class ConfigError(ValueError):
-    """A configuration problem, worded for the person who edits the file."""
 
 
 def checked_url(url: str, origin: str) -> str:
@@ -327,7 +327,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         raise v.fail('[home] needs municipality = "<id or name>", e.g. municipality = "0484"', "home")
     home = v.string(home_t["municipality"], "[home] municipality", "home", "municipality")
 
-    sets = comparisons.parse_sets(v, data.get("comparison", {}), data.get("comparisons", {}))
+    sets = comparisons.parse_sets(v, data.get("comparison", {}), data.get("comparisons", {}), MEMBER_KINDS)
     default = sets[DEFAULT_COMPARISON]
 
     years = v.table(data, "years")

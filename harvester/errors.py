@@ -1,9 +1,15 @@
 """What can go wrong when talking to a data source, sorted by what the caller should do about it.
 
 Shared by every source (Kolada, SCB): the harvest decides "retry, skip this batch, or stop" from
-the class alone, and the command line maps each class to one exit code.
+the class alone, and the command line maps each class to one exit code. The author's own mistakes
+(`ConfigError`) live here too, so a pure module below the config (the similarity method) can name
+them without importing the config.
 """
 from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the person who edits the file."""
 
 
 class SourceError(Exception):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import ConfigError
+from .errors import ConfigError
 
 KOMMUN = "K"  # Kolada's municipality type of a kommun; Riket and the regions are "L", groups are no municipality
 GENDER = "T"  # structure is measured for everyone, never for women or men alone
