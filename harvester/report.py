@@ -192,15 +192,15 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
     without any home value), report.docx and report.html. With `revised_since`, the tables note every
     shown value the source revised on or after that date. With `as_of`, the values are those the dataset
     held at the end of that day (`store.values_as_of`), every document says so, and the tables note
-    the values revised since (unless `revised_since` says from when). Files whose inputs did not change are left
-    as they are (`reuse`); `force` rewrites them all. Raises ReportError when the dataset is
+    the values revised since (unless `revised_since` says from when). Files whose inputs did not change
+    are left as they are (`reuse`); `force` rewrites them all. Raises ReportError when the dataset is
     empty or does not know the configured municipalities, OSError when the files cannot be written.
     """
     root = Path(root)
     today = today or dt.date.today()
     if as_of is not None:
         try:
-            store.values_as_of(root, as_of, [], today=today)  # the date's checks, before anything is rendered
+            store.check_as_of(root, as_of, today)  # before anything is rendered
         except store.AsOfError as exc:
             raise ReportError(f"{exc}; choose another --as-of or [report] as_of") from None
         revised_since = revised_since or as_of + dt.timedelta(days=1)

@@ -292,6 +292,18 @@ def first_harvest(root: Path) -> pd.Timestamp | None:
     return good.min() if len(good) else None
 
 
+def check_as_of(root: Path, date: dt.date, today: dt.date | None = None) -> None:
+    """Raise AsOfError unless the dataset under `root` can say what it held at the end of `date`."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    if date > today:
+        raise AsOfError(f"as of {date:%Y-%m-%d}: that date is in the future (today is {today:%Y-%m-%d})")
+    first = first_harvest(root)
+    if first is None or date < first.date():
+        since = f"the first it can reproduce is {first.date():%Y-%m-%d}" if first is not None else "it has no harvest yet"
+        raise AsOfError(f"as of {date:%Y-%m-%d}: the dataset under {root} holds no values from before its first "
+                        f"harvest; {since}")
+
+
 def values_as_of(path: Path, date: dt.date, kpis: Iterable[str] | None = None,
                  today: dt.date | None = None) -> pd.DataFrame:
     """The stored values as they stood at the end of `date` (UTC), rebuilt from `revisions`.
@@ -305,14 +317,7 @@ def values_as_of(path: Path, date: dt.date, kpis: Iterable[str] | None = None,
     Same columns as `read_values`. Raises AsOfError for a date after `today` or before the first harvest.
     """
     root = Path(path)
-    today = today or dt.datetime.now(dt.timezone.utc).date()
-    if date > today:
-        raise AsOfError(f"as of {date:%Y-%m-%d}: that date is in the future (today is {today:%Y-%m-%d})")
-    first = first_harvest(root)
-    if first is None or date < first.date():
-        since = f"the first it can reproduce is {first.date():%Y-%m-%d}" if first is not None else "it has no harvest yet"
-        raise AsOfError(f"as of {date:%Y-%m-%d}: the dataset under {root} holds no values from before its first "
-                        f"harvest; {since}")
+    check_as_of(root, date, today)
     cutoff = pd.Timestamp(date + dt.timedelta(days=1), tz="UTC")
     values = read_values(root, kpis)
     key = ["kpi", "municipality_id", "period", "gender"]
