@@ -146,7 +146,7 @@ def write_large_config(path: Path, kpis: list[str], titles: dict[str, str], home
 
 def define_harvests(shared: Path, work: Path, quick: bool) -> tuple[list[Harvest], list[str]]:
     today = date.today()
-    shipped_kpis = ["N35001", "N30101", "N33818", "N33802", "N33870"]  # config/kpis.toml, checked below
+    shipped_kpis = ["N35001", "N30101", "N33817", "N33802", "N15428"]  # config/kpis.toml, checked below
     from harvester.config import load_config
     shipped_cfg = load_config(SHIPPED)
     if (shipped_cfg.kpis != shipped_kpis or shipped_cfg.home != SHIPPED_HOME or shipped_cfg.groups != SHIPPED_GROUPS

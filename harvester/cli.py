@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__, httpcache, store
 from .config import DEFAULT_API_URL, DEFAULT_SCB_API_URL, Config, ConfigError, SourceSettings, choose_url, load_config
+from .coverage import warn_empty
 from .errors import SourceError, Unreachable, UpstreamUnavailable
 from .exitcodes import ExitCode
 from .lock import LockHeld, run_lock
@@ -26,6 +27,7 @@ from .names import NotFound
 from .sources.kolada.client import KoladaClient
 from .sources.scb.client import ScbClient
 from .transport import Limits
+from .wording import counted
 
 if TYPE_CHECKING:
     from .harvest import HarvestResult
@@ -69,17 +71,17 @@ def _cache(config: Config | None, args: argparse.Namespace) -> Path | None:
     return None if args.no_cache else Path(args.cache or source.cache or default_cache_path())
 
 
-def _client(config: Config | None, args: argparse.Namespace) -> KoladaClient:
-    """The Kolada client of a command; without a config (the searches) an interactive one that gives up soon."""
-    source = config.source if config else SourceSettings()
+def _client(config: Config | None, args: argparse.Namespace, lookup: SourceSettings | None = None) -> KoladaClient:
+    """The Kolada client of a command; without a config (the lookups) an interactive one that gives up soon."""
+    source = config.source if config else (lookup or SourceSettings())
     api_url = choose_url("--api-url", args.api_url, "KOLADA_API_URL", source.api_url)
     return KoladaClient(api_url, cache_path=_cache(config, args), refresh=getattr(args, "refresh", False),
                         rate=source.rate, limits=_limits(config, source))
 
 
-def _scb_client(config: Config | None, args: argparse.Namespace) -> ScbClient:
+def _scb_client(config: Config | None, args: argparse.Namespace, lookup: SourceSettings | None = None) -> ScbClient:
     """The SCB client of a command (its rate comes from SCB's /config, not from [source] rate)."""
-    source = config.source if config else SourceSettings()
+    source = config.source if config else (lookup or SourceSettings())
     api_url = choose_url("--scb-api-url", args.scb_api_url, "SCB_API_URL", source.scb_api_url)
     return ScbClient(api_url, cache_path=_cache(config, args), refresh=getattr(args, "refresh", False),
                      limits=_limits(config, source))
@@ -134,6 +136,7 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
         _undo_output(root, created)
         raise
     code = _report_harvest(result)
+    warn_empty(root, config)
     if compare_after and code in (ExitCode.OK, ExitCode.UNCHANGED, ExitCode.PARTIAL):
         with run_lock(root):
             compare_code = _compare(config, root, args, harvested=result.outcome != "failed")
@@ -144,8 +147,9 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
 
 def _report_harvest(result: HarvestResult) -> int:
     """One line for the run; a failed or partial run says its first problem in that same line (cron mail)."""
-    summary = (f"fetch {result.outcome} in {result.seconds:.1f} s: {result.added} rows added, {result.changed} changed, "
-               f"{result.removed} removed; {result.requests} requests, {result.cached} from cache")
+    summary = (f"fetch {result.outcome} in {result.seconds:.1f} s: {counted(result.added, 'row')} added, "
+               f"{result.changed} changed, {result.removed} removed; {counted(result.requests, 'request')}, "
+               f"{result.cached} from cache")
     if result.outcome in ("failed", "partial"):
         more = len(result.failures) - 1
         log.error("%s. %s%s", summary, result.failures[0],
@@ -218,17 +222,23 @@ def _municipality_line(m: dict) -> str:  # type: ignore[type-arg]
     return f"{m['id']}  {m.get('title', '')}  ({'kommun' if m.get('type') == 'K' else 'region/riket'})"
 
 
-SEARCHES = {"kpi": ("search_kpis", _kpi_line, "KPI"), "municipality": ("search_municipalities", _municipality_line, "municipality")}
+SEARCHES = {"kpi": ("kpis", _kpi_line, "KPI"), "municipality": ("municipalities", _municipality_line, "municipality")}
+
+
+def _lookup_source(args: argparse.Namespace) -> SourceSettings:
+    """A lookup's `--config`: its source URLs and settings (a lookup still gives up soon, as at a prompt)."""
+    return load_config(args.config).source if getattr(args, "config", None) else SourceSettings()
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    """`harvester kpi search …` and `harvester municipality search …`: Kolada's title search."""
+    """`harvester kpi search …` and `harvester municipality search …`: by id, or by title words with å/ä/ö folded."""
+    from .names import lookup
+
     method, line, what = SEARCHES[args.command]
     words = " ".join(args.words)
-    with _client(None, args) as client:
-        found = getattr(client, method)(words)
-    return _print_found([line(item) for item in sorted(found, key=lambda x: str(x.get("id")))],
-                        f"no {what} title contains {words!r}")
+    with _client(None, args, _lookup_source(args)) as client:
+        found = lookup(words, getattr(client, method)())
+    return _print_found([line(item) for item in found], f"no {what} has the id or a title containing {words!r}")
 
 
 def _print_found(lines: list[str], nothing: str) -> int:
@@ -245,7 +255,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
     from .names import match_municipality
     from .resolve import groups_for
 
-    with _client(None, args) as client:
+    with _client(None, args, _lookup_source(args)) as client:
         municipalities = client.municipalities()
         home = match_municipality(args.municipality, municipalities)
         title = next(str(m["title"]) for m in municipalities if str(m["id"]) == home)
@@ -278,7 +288,7 @@ def cmd_scb_search(args: argparse.Namespace) -> int:
     from .sources.scb.describe import table_line
 
     words = " ".join(args.words)
-    with _scb_client(None, args) as client:
+    with _scb_client(None, args, _lookup_source(args)) as client:
         found = list(islice(client.search(words), args.limit))
     return _print_found([table_line(entry) for entry in found], f"no SCB table matches {words!r}")
 
@@ -291,7 +301,7 @@ def cmd_scb_show(args: argparse.Namespace) -> int:
     from .sources.scb.describe import show_lines
 
     table = args.table.strip().upper()
-    with _scb_client(None, args) as client:
+    with _scb_client(None, args, _lookup_source(args)) as client:
         try:
             entry = client.table(table)
         except RequestRefused as exc:
@@ -319,13 +329,17 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (for cron)")
     common.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    kolada_net = argparse.ArgumentParser(add_help=False)  # each command lists only the sources it asks
+    kolada_net.add_argument("--api-url", help=f"Kolada v3 base URL; wins over KOLADA_API_URL, which wins over "
+                                              f"[source] api_url (default {DEFAULT_API_URL})")
+    scb_net = argparse.ArgumentParser(add_help=False)
+    scb_net.add_argument("--scb-api-url", help=f"SCB PxWebApi 2.0 base URL; wins over SCB_API_URL, which wins over "
+                                               f"[source.scb] api_url (default {DEFAULT_SCB_API_URL})")
     net = argparse.ArgumentParser(add_help=False)
-    net.add_argument("--api-url", help=f"Kolada v3 base URL; wins over KOLADA_API_URL, which wins over [source] api_url "
-                                       f"(default {DEFAULT_API_URL})")
-    net.add_argument("--scb-api-url", help=f"SCB PxWebApi 2.0 base URL; wins over SCB_API_URL, which wins over "
-                                           f"[source.scb] api_url (default {DEFAULT_SCB_API_URL})")
     net.add_argument("--cache", help=f"HTTP cache file (default {default_cache_path()})")
     net.add_argument("--no-cache", action="store_true", help="do not read or write the HTTP cache")
+    lookup_cfg = argparse.ArgumentParser(add_help=False)
+    lookup_cfg.add_argument("--config", help="ask the sources this config names ([source] api_url, [source.scb] api_url)")
     out = argparse.ArgumentParser(add_help=False)
     out.add_argument("--output", help=f"dataset root (default: {OUTPUT_ROOT}/<config file name without .toml>, "
                                       f"so two configs never share one; {OUTPUT_ROOT} without a config)")
@@ -346,12 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="rewrite every table, chart and document, even those whose inputs did not change")
 
     commands: list[tuple[str, Callable[[argparse.Namespace], int], list[argparse.ArgumentParser], str]] = [
-        ("fetch", cmd_fetch, [common, cfg, net, out, fetch_opts], "harvest the configured KPIs into the dataset"),
+        ("fetch", cmd_fetch, [common, cfg, kolada_net, scb_net, net, out, fetch_opts],
+         "harvest the configured KPIs into the dataset"),
         ("compare", cmd_compare, [common, cfg, out, cmp_opts], "benchmark tables and charts from the dataset"),
-        ("run", cmd_run, [common, cfg, net, out, fetch_opts, cmp_opts], "fetch, then compare (the nightly job)"),
+        ("run", cmd_run, [common, cfg, kolada_net, scb_net, net, out, fetch_opts, cmp_opts],
+         "fetch, then compare (the nightly job)"),
         ("status", cmd_status, [common, out], "last run, dataset size, newest periods, next publications"),
         ("changes", cmd_changes, [common, out], "values Kolada revised or withdrew"),
-        ("groups", cmd_groups, [common, net], "the comparison groups a municipality belongs to"),
+        ("groups", cmd_groups, [common, lookup_cfg, kolada_net, net], "the comparison groups a municipality belongs to"),
     ]
     for name, func, parents, help_text in commands:
         p = sub.add_parser(name, parents=parents, help=help_text, description=help_text)
@@ -364,24 +380,25 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--csv", action="store_true", help="machine-readable output")
         if name == "groups":
             p.add_argument("municipality", help="id or name, e.g. 0484 or Eskilstuna")
-    for name, help_text in (("kpi", "search KPIs by title words"), ("municipality", "search municipalities by name")):
+    for name, help_text in (("kpi", "search KPIs by id or title words"), ("municipality", "search municipalities by id or name")):
         p = sub.add_parser(name, help=help_text)
         inner = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-        s = inner.add_parser("search", parents=[common, net], help=help_text)
-        s.add_argument("words", nargs="+")
+        s = inner.add_parser("search", parents=[common, lookup_cfg, kolada_net, net], help=help_text,
+                             description=f"{help_text}: an id, or words of the title (case and å/ä/ö do not matter)")
+        s.add_argument("words", nargs="+", help="an id (N35001, 0484) or words of the title, e.g. missbruk vuxna")
         s.set_defaults(func=cmd_search)
     from .similar_cli import add_similar_parser
 
-    add_similar_parser(sub, [common, net, out], cmd_similar)
+    add_similar_parser(sub, [common, kolada_net, net, out], cmd_similar)
     scb = sub.add_parser("scb", help="find SCB tables and their codes for an SCB indicator",
                          description="Find SCB tables (search) and the codes an indicator needs (show).")
     scb_actions = scb.add_subparsers(dest="action", required=True, metavar="ACTION")
-    s = scb_actions.add_parser("search", parents=[common, net], help="search SCB's tables by words",
+    s = scb_actions.add_parser("search", parents=[common, lookup_cfg, scb_net, net], help="search SCB's tables by words",
                                description="Search SCB's tables: id, label, first–last period, last update.")
     s.add_argument("words", nargs="+", help="words of the table label, or a table id")
     s.add_argument("--limit", type=int, default=40, help="at most this many tables (default 40)")
     s.set_defaults(func=cmd_scb_search)
-    s = scb_actions.add_parser("show", parents=[common, net], help="variables, codes and contents of a table",
+    s = scb_actions.add_parser("show", parents=[common, lookup_cfg, scb_net, net], help="variables, codes and contents of a table",
                                description="A table's variables and codes: what select must fix, what may be left "
                                            "out, and the contents codes with units.")
     s.add_argument("table", help="table id, e.g. TAB6260")
@@ -390,8 +407,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse_extras(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
+    """An unknown option is refused by the command it was given to, naming the options that command takes."""
+    for name in (args.command, getattr(args, "action", None)):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or name not in subs[0].choices:
+            break
+        parser = subs[0].choices[name]
+    options = sorted(o for a in parser._actions for o in a.option_strings if o.startswith("--"))
+    parser.error(f"unrecognized arguments: {' '.join(extra)}; `{parser.prog}` takes {', '.join(options)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _refuse_extras(parser, args, extra)
     setup_logging(args.quiet, args.verbose)
     try:
         return int(args.func(args))

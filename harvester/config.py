@@ -46,7 +46,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
     "years": {"from", "to"},
     "report": {"revised_since", "years", "as_of"},
     "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals", "source", "table",
-                  "contents", "select", "month", "ratio", "comparison", "rank"},
+                  "contents", "select", "month", "ratio", "comparison", "rank", "number"},
     "target": {"value", "year", "text"},
     "ratio": {"numerator", "denominator", "scale"},
 }
@@ -125,6 +125,7 @@ class Indicator:
     rank: bool = False  # `rank = true`: rank a count that grows with population all the same
     file: FileSeries | None = None
     fill: str | None = None  # another indicator whose values stand in for years this one lacks
+    number: str | None = None  # the plan's own number ("3 b"), shown before the label
 
     @property
     def reference(self) -> str:
@@ -234,6 +235,11 @@ class _Locator:
 
     def line_of(self, table: str, key: str | None = None, index: int = 0) -> int | None:
         header = re.compile(r"^\s*\[\[?\s*" + re.escape(table) + r"\s*\]\]?\s*(#.*)?$") if table else None
+        if header is None and key is not None:  # a top-level name may be a section: its own header line
+            section = re.compile(r"^\s*\[\[?\s*" + re.escape(key) + r"\s*[\].]")
+            found = next((no for no, line in enumerate(self.lines) if section.match(line)), None)
+            if found is not None:
+                return found + 1
         start, seen = (0 if header is None else None), -1
         for no, line in enumerate(self.lines):
             if header is not None and start is None and header.match(line):
@@ -298,13 +304,21 @@ class _Validator:
         return value
 
 
+def _nearby_configs(path: Path) -> str:
+    """A '; did you mean …' tail naming the configs that exist beside the mistyped path or under config/."""
+    seen = {p for folder in (path.parent, Path("config")) if folder.is_dir() for p in folder.rglob("*.toml")}
+    names = sorted(str(p) for p in seen)
+    close = difflib.get_close_matches(str(path), names, n=3, cutoff=0.5) or names[:5]
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError with file:line on the first problem."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows Notepad is not a TOML error
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(f"{path}: no such config file{_nearby_configs(path)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc})") from None
     try:
@@ -446,6 +460,10 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
     decimals = raw.get("decimals")
     if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6):
         raise v.fail(f"{name}: decimals must be a whole number from 0 to 6, got {decimals!r}", "indicator", "decimals", i)
+    number = raw.get("number")
+    if number is not None and not (isinstance(number, str) and number.strip()):
+        raise v.fail(f'{name}: number is the plan\'s own number in quotes, e.g. number = "3 b", got {number!r}',
+                     "indicator", "number", i)
     fill = raw.get("fill")
     if fill is not None:
         fill = v.string(fill, f"{name} fill", "indicator", "fill", i)
@@ -457,7 +475,8 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
                      "indicator", "rank", i)
     common = dict(id=ind_id, label=label, direction=direction, target=_parse_target(v, raw.get("target"), name, i),
                   gender=gender, unit=unit, decimals=decimals, rank=rank,
-                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i), fill=fill)
+                  comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i), fill=fill,
+                  number=number.strip() if number else None)
     if "ratio" in raw:
         return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
     source = raw.get("source", "kolada")

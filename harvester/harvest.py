@@ -34,6 +34,7 @@ from .sources.kolada.source import KoladaSource
 from .sources.scb.catalogue import CheckedSeries
 from .sources.scb.client import ScbClient
 from .sources.scb.source import ScbSource
+from .wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +163,11 @@ class Harvest:
         for series in scope.series:
             if series not in planned and series in self.cursors:  # nothing to ask: checked by the plan itself
                 self.new_cursors[series] = {**self.cursors[series], "checked_at": self.started.isoformat()}
-        log.info("fetch: %d series × %d areas (home %s %s, %d peers%s) × %d–%d from %s: %d batches, about %d requests",
+        log.info("fetch: %d series × %d areas (home %s %s, %d peers%s) × %d–%d from %s: %s, about %s",
                  len(scope.series), len(scope.areas), resolved.home, resolved.home_title, len(resolved.peers),
                  ", Riket" if RIKET in scope.areas else "", scope.years[0], scope.years[-1],
                  source.base_url,
-                 len(batches), sum(b.estimated_pages for b in batches))
+                 counted(len(batches), "batch"), counted(sum(b.estimated_pages for b in batches), "request"))
         bar = tqdm(total=sum(b.estimated_pages for b in batches), unit="page", desc=f"fetch {source.name}",
                    disable=not self.show_progress, leave=False)
         try:
@@ -287,7 +288,8 @@ class Harvest:
 
 
 def _summary(r: HarvestResult) -> str:
-    return f"{r.added} rows added, {r.changed} changed, {r.removed} removed; {r.requests} requests, {r.cached} cached"
+    return (f"{counted(r.added, 'row')} added, {r.changed} changed, {r.removed} removed; "
+            f"{counted(r.requests, 'request')}, {r.cached} cached")
 
 
 def _split_by_series(incoming: pd.DataFrame, series: tuple[str, ...]) -> list[tuple[str, pd.DataFrame]]:

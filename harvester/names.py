@@ -25,6 +25,27 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+(kommun|stad|municipality)$", "", re.sub(r"\s+", " ", text))
 
 
+def loose(text: str) -> str:
+    """Case and diacritics folded away ("Östersund" → "ostersund"): what a person without å/ä/ö types."""
+    decomposed = unicodedata.normalize("NFKD", str(text).casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def lookup(words: str, items: Iterable[Mapping[str, object]]) -> list[Mapping[str, object]]:
+    """Items whose id is `words`, or whose title holds every word (case and å/ä/ö/é folded), by id.
+
+    Kolada's own title search is exact about "ö"; this runs on the catalogue we already fetch.
+    """
+    rows = list(items)
+    wanted = words.strip()
+    by_id = [r for r in rows if str(r.get("id", "")).casefold() == wanted.casefold()]
+    if by_id:
+        return by_id
+    parts = loose(wanted).split()
+    hits = [r for r in rows if parts and all(p in loose(str(r.get("title", ""))) for p in parts)]
+    return sorted(hits, key=lambda r: str(r.get("id")))
+
+
 def match_municipality(text: str, municipalities: Iterable[Mapping[str, str]]) -> str:
     """Return the id for an id or an exact (case-insensitive) name; raise NotFound with suggestions."""
     rows = list(municipalities)

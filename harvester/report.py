@@ -338,6 +338,12 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     return tuple(notes)
 
 
+def _figures(sources: tuple[str, ...]) -> str:
+    """"Nyckeltal" is Kolada's word; SCB publishes "statistik"; an author's own file has "värden"."""
+    kolada, scb = "kolada" in sources, "scb" in sources
+    return "Nyckeltal och statistik" if kolada and scb else "Nyckeltal" if kolada else "Statistik" if scb else "Värden"
+
+
 def _with_note(doc: Document, note: str) -> Document:
     """`doc` with one footnote more (none when `note` is empty), before the source line, which stays last."""
     if not note:
@@ -351,7 +357,7 @@ def _title(home_title: str, comparison: str, reach: Reach, today: dt.date,
            sources: tuple[str, ...]) -> tuple[str, str]:
     """The report's title line and the line under it: who, compared with whom, and how far each source's data reach."""
     return (f"{home_title} jämfört med {comparison}",
-            f"Nyckeltal från {Origin(sources).label} ({reach_words(reach) or 'inga värden'}), sammanställda "
+            f"{_figures(sources)} från {Origin(sources).label} ({reach_words(reach) or 'inga värden'}), sammanställda "
             f"{today:%Y-%m-%d}. Medianer, rang och skillnader: egen bearbetning.")
 
 

@@ -139,7 +139,18 @@ def _kpis(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> tu
             hint = "; ".join(f"{k['id']} {k['title']}" for k in near) or "no similar KPI found"
             lines.append(f"{place(config, 'kpi', kpi)}: KPI {kpi} is not in Kolada's catalogue (closest: {hint})")
         raise ResolveError("; ".join(lines))
+    _check_genders(config, found)
     return {k: found[k] for k in wanted if k in found}, retired
+
+
+def _check_genders(config: Config, found: dict[str, dict[str, Any]]) -> None:
+    """Refuse K or M for a KPI Kolada does not divide by gender: it would give an empty indicator and exit 0."""
+    for ind in config.indicators:
+        kpi = found.get(ind.kpi) if ind.source == "kolada" else None
+        if kpi is not None and ind.gender != "T" and kpi.get("is_divided_by_gender") is False:
+            raise ResolveError(f"{indicator_place(config, ind.id, 'gender')}: indicator {ind.id!r}: KPI {ind.kpi} "
+                               f"({kpi.get('title', '')}) is not divided by gender in Kolada: it has only the total; "
+                               f'write gender = "T" or remove the gender line')
 
 
 SUGGESTED_TABLES = 5

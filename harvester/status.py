@@ -7,7 +7,7 @@ each SCB series against its table's last update and period span (the `series` ta
 from __future__ import annotations
 
 import csv as csvlib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,8 +16,13 @@ import pyarrow.parquet as pq
 
 from . import store
 from .config import Config
-from .names import NotFound, match_municipality
+from .coverage import empty_for_home, empty_line, home_of
 from .sources.file.source import file_note
+
+
+def _local(stamp: pd.Timestamp) -> datetime:
+    """A stored UTC time in the machine's time zone, as the logs give it (the reader's clock, with its offset)."""
+    return stamp.to_pydatetime().astimezone()
 
 
 def _day(value: Any) -> date | None:
@@ -43,10 +48,9 @@ def publication_note(newest: int | None, publ_period: str | None, prel: date | N
         return f"{period} due {due or '(date not announced)'}" + ("" if newest is None else f"; newest stored {newest}")
     if newest is not None and newest >= period:
         return state
-    missing = f"; not in the dataset (newest stored {newest or '–'})"
-    if fetched is not None and fetched >= released:
-        return state + missing + ": Kolada has no value for it yet"
-    return state + missing + ": run fetch"
+    if fetched is not None and fetched >= released:  # Kolada published the period, not this value
+        return f"{period} due {released} by Kolada's calendar; no value for this municipality yet (newest {newest or '–'})"
+    return state + f"; not in the dataset (newest stored {newest or '–'}): run fetch"
 
 
 def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, int]:
@@ -89,32 +93,40 @@ def dataset_size(root: Path) -> tuple[int, int, int]:
     return sum(p.stat().st_size for p in files), len(files), rows
 
 
+def datasets_below(root: Path) -> list[str]:
+    """Plain `harvester status` in the wrong folder: the datasets one level down, and how to ask for each."""
+    lines = []
+    for folder in sorted(p for p in Path(root).glob("*") if store.table_path(p, "runs").exists()):
+        configs = sorted(str(c) for c in Path("config").rglob(f"{folder.name}.toml"))
+        lines.append(f"harvester status --config {configs[0]}" if configs else f"harvester status --output {folder}")
+    return ["datasets below it; ask for one of them:", *lines] if lines else []
+
+
 def print_status(root: Path, config: Config | None, out: TextIO, today: date | None = None) -> None:
     today = today or date.today()
     runs = store.read_table(root, "runs")
     if runs.empty:
         out.write(f"{root}: no harvest has run here yet\n")
+        out.write("".join(f"  {line}\n" for line in datasets_below(root)))
         return
     last = runs.iloc[-1]
     ok = runs[runs["outcome"].isin(["success", "unchanged"])]
     out.write(f"last run     {last['run_id']} ({last['command']}): {last['outcome']}, "
-              f"{last['started_at']:%Y-%m-%d %H:%M} → {last['finished_at']:%H:%M} UTC\n")
+              f"{_local(last['started_at']):%Y-%m-%d %H:%M} → {_local(last['finished_at']):%H:%M %z}\n")
     out.write(f"             {last['message']}\n")
     if len(ok):
-        out.write(f"last success {ok.iloc[-1]['started_at']:%Y-%m-%d %H:%M} UTC\n")
+        out.write(f"last success {_local(ok.iloc[-1]['started_at']):%Y-%m-%d %H:%M %z}\n")
     size, files, rows = dataset_size(root)
     shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
     out.write(f"dataset      {shown} in {files} Parquet files, {rows} value rows\n\n")
 
     values = store.read_values(root)
     kpis = store.read_table(root, "kpis")
-    labels, area = None, None
+    labels, home = None, None
     if config is not None:
         labels = {ind.kpi: ind.label for ind in config.indicators if ind.ratio is None}  # ratios are not stored
-        try:
-            area = match_municipality(config.home, store.read_table(root, "municipalities").to_dict("records"))
-        except NotFound:
-            area = None
+        home = home_of(root, config)
+    area = home[0] if home else None
     fetched = ok.iloc[-1]["started_at"].date() if len(ok) else None
     table = status_table(kpis, newest_periods(values, area), today, labels, fetched, store.read_table(root, "series"))
     who = f" for {area}" if area else ""
@@ -123,6 +135,9 @@ def print_status(root: Path, config: Config | None, out: TextIO, today: date | N
     for row in table.itertuples():
         newest = "–" if row.newest is None or pd.isna(row.newest) else str(int(row.newest))
         out.write(f"{row.kpi:<{width}} {newest:<14} {row.publication}  {row.label}\n")
+    empty = empty_for_home(root, config, home[0]) if config is not None and home is not None else []
+    if empty:
+        out.write("\n" + "".join(f"empty: {empty_line(ind, home[1])}\n" for ind in empty))
 
 
 def print_changes(root: Path, since: date | None, out: TextIO, csv: bool = False) -> None:

@@ -101,7 +101,7 @@ def test_kpi_and_municipality_search_and_groups(real_fake, harvester) -> None:
     assert own and lines.index(own[0]) < 30  # its own peer groups come first, though it is not their member
     assert any(line.startswith("G92790  Större stad") for line in lines)
     missing = harvester("kpi", "search", "zzzz nothing", "--api-url", real_fake.base_url)
-    assert missing.code == ExitCode.CONFIG and "no KPI title contains" in missing.err
+    assert missing.code == ExitCode.CONFIG and "no KPI has the id or a title containing" in missing.err
     wrong = harvester("groups", "Eskilstna", "--api-url", real_fake.base_url)
     assert wrong.code == ExitCode.CONFIG and "did you mean Eskilstuna (0484)" in wrong.err
 
@@ -113,7 +113,7 @@ def test_publication_note_says_late_or_not_due() -> None:
     assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == \
         "2025 published 2026-08-28; not in the dataset (newest stored 2022): run fetch"
     assert publication_note(2022, "2025", date(2026, 3, 31), date(2026, 8, 28), today, fetched=date(2026, 11, 1)) == \
-        "2025 published 2026-08-28; not in the dataset (newest stored 2022): Kolada has no value for it yet"
+        "2025 due 2026-08-28 by Kolada's calendar; no value for this municipality yet (newest 2022)"
     assert publication_note(2025, "2025", date(2026, 3, 31), date(2026, 8, 28), today) == "2025 published 2026-08-28"
     assert publication_note(2024, "2025", date(2026, 3, 31), date(2026, 12, 1), today) == \
         "2025 preliminary since 2026-03-31, final due 2026-12-01; not in the dataset (newest stored 2024): run fetch"
@@ -134,7 +134,7 @@ def test_status_and_changes(small_fake, harvester, tmp_path) -> None:
     assert "last run" in status.out and ": success" in status.out
     assert "Parquet files" in status.out and "value rows" in status.out
     assert "N35001   2022" in status.out  # newest period for the home municipality
-    assert "2025 published 2026-08-28; not in the dataset (newest stored 2022): Kolada has no value for it yet" \
+    assert "2025 due 2026-08-28 by Kolada's calendar; no value for this municipality yet (newest 2022)" \
         in status.out
 
     changes = harvester("changes", "--output", str(out))
@@ -186,7 +186,7 @@ def test_shipped_config_end_to_end_is_quiet_under_cron(real_fake, harvester, tmp
             "--output", str(out), "--quiet")
     first = harvester(*args)
     assert first.code == ExitCode.OK
-    assert "N33818: Kolada has no values for these areas and years" in first.err  # warnings reach cron mail
+    assert first.err == ""  # every shipped indicator has values for Eskilstuna: nothing for cron mail
     second = harvester(*args)
     assert second.code == ExitCode.UNCHANGED and second.err == "" and second.out == ""
     assert (out / "tables" / "missbruk-kostnad.html").exists() and (out / "charts" / "missbruk-kostnad.png").exists()
@@ -274,3 +274,59 @@ def test_documents_that_cannot_be_written_keep_the_previous_ones(small_fake, har
     assert "the harvest was committed, but the tables and documents could not be written" in result.stderr
     assert "unchanged" not in result.stderr
     assert 4321.0 in store.read_values(out, ["N35001"])["value"].tolist()
+
+
+def test_gender_a_kpi_does_not_have_is_refused_at_its_line(small_fake, harvester, tmp_path) -> None:
+    config = write_config(tmp_path / "kpis.toml", kpis=("N35001",))  # N35001: is_divided_by_gender false
+    config.write_text(config.read_text() + 'gender = "K"\n')
+    out = tmp_path / "out"
+    result = fetch(harvester, small_fake, config, out)
+    assert result.code == ExitCode.CONFIG
+    line = config.read_text().splitlines().index('gender = "K"') + 1
+    assert f"{config}:{line}: indicator 'n35001': KPI N35001" in result.err
+    assert "not divided by gender" in result.err and 'gender = "T"' in result.err
+    assert not out.exists()
+    divided = write_config(tmp_path / "k.toml", kpis=("N33817",))  # divided by gender: K is fine
+    divided.write_text(divided.read_text() + 'gender = "K"\n')
+    assert fetch(harvester, small_fake, divided, out).code == ExitCode.OK
+
+
+def test_an_indicator_without_any_home_value_warns_under_quiet_and_in_status(harvester, tmp_path) -> None:
+    from tests.conftest import SMALL_KPIS
+
+    values = small_values()
+    values = values[~((values["kpi"] == "N33817") & (values["municipality"] == "0484"))]  # the peers keep theirs
+    out, config = tmp_path / "out", write_config(tmp_path / "kpis.toml", kpis=("N35001", "N33817"))
+    with FakeKolada(KoladaData.from_frames(SMALL_KPIS, SMALL_MUNICIPALITIES, SMALL_GROUPS, values)) as fake:
+        runs = [fetch(harvester, fake, config, out, "--quiet") for _ in range(2)]  # cold, then incremental
+    warning = "indicator 'n33817' (N33817, gender T) has no value at all for Eskilstuna"
+    for run in runs:
+        assert run.code in (ExitCode.OK, ExitCode.UNCHANGED)
+        assert warning in run.err and "WARNING" in run.err and "n35001" not in run.err
+    status = harvester("status", "--output", str(out), "--config", str(config))
+    assert f"empty: {warning}" in status.out and "empty: indicator 'n35001'" not in status.out
+
+
+def test_lookups_fold_case_and_diacritics_find_ids_and_take_a_config(real_fake, harvester, tmp_path) -> None:
+    town = harvester("municipality", "search", "ostersund", "--api-url", real_fake.base_url)
+    assert town.code == 0 and "2380  Östersund  (kommun)" in town.out
+    by_id = harvester("kpi", "search", "n35001", "--api-url", real_fake.base_url)
+    lines = by_id.out.splitlines()
+    assert by_id.code == 0 and len(lines) == 1 and lines[0].startswith("N35001  Kostnad missbruksvård vuxna, kr/inv  [")
+    config = tmp_path / "k.toml"
+    config.write_text(REPO.joinpath("config", "kpis.toml").read_text(encoding="utf-8").replace(
+        "https://api.kolada.se/v3", real_fake.base_url), encoding="utf-8")
+    from_config = harvester("kpi", "search", "missbruksvard vuxna", "--config", str(config))
+    assert from_config.code == 0 and "N35001  Kostnad missbruksvård vuxna" in from_config.out
+    wrong = harvester("scb", "search", "folkmängd", "--api-url", real_fake.base_url)
+    assert wrong.code == 2 and "`harvester scb search` takes" in wrong.err and "--scb-api-url" in wrong.err
+
+
+def test_plain_status_outside_a_dataset_says_which_to_ask_for(small_fake, harvester, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    config = write_config(tmp_path / "config" / "kpis.toml")
+    assert fetch(harvester, small_fake, config, tmp_path / "output" / "kpis").code == ExitCode.OK
+    status = harvester("status")
+    assert status.out.startswith("output: no harvest has run here yet")
+    assert "harvester status --config config/kpis.toml" in status.out

@@ -44,12 +44,12 @@ def test_shipped_configs_load() -> None:
     eskilstuna = load_config(REPO / "config" / "kpis.toml")
     assert eskilstuna.home == "0484"
     assert eskilstuna.groups == ("G36484", "G92790")
-    assert eskilstuna.kpis == ["N35001", "N30101", "N33818", "N33802", "N33870"]
+    assert eskilstuna.kpis == ["N35001", "N30101", "N33817", "N33802", "N15428"]
     missbruk = eskilstuna.indicators[0]
     assert (missbruk.direction, missbruk.target.value, missbruk.target.year) == ("lower", 1250.0, 2027)
     mark = load_config(REPO / "config" / "examples" / "mark.toml")
     assert mark.home == "1463" and mark.groups == ("G36587",)
-    assert mark.kpis == ["U30450", "U33401", "U33816", "U33761", "U28532", "U26421"]
+    assert mark.kpis == ["U30450", "U33401", "N31885", "U33581", "U28532", "U26421"]
 
 
 def test_good_config_defaults(tmp_path: Path) -> None:
@@ -254,6 +254,30 @@ def test_scb_url_precedence_is_flag_then_environment_then_file(tmp_path: Path, m
     monkeypatch.setenv("SCB_API_URL", "http://env.example/api/v2")
     assert config.with_api_url(None).source.scb_api_url == "http://env.example/api/v2"
     assert config.with_api_url(None, "http://flag.example/api/v2").source.scb_api_url == "http://flag.example/api/v2"
+
+
+def test_unknown_section_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    text = GOOD + "\n[extra]\nx = 1\n"
+    line = text.splitlines().index("[extra]") + 1
+    assert line > 10
+    assert error_for(tmp_path, text).startswith(f"{tmp_path / 'kpis.toml'}:{line}: unknown key 'extra'")
+
+
+def test_missing_config_names_the_configs_nearby(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    with pytest.raises(ConfigError) as info:
+        load_config("config/kpi.toml")
+    assert str(info.value).startswith("config/kpi.toml: no such config file; did you mean config/kpis.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nothing.toml")  # a folder without configs: the repo's config/ is still offered
+    assert "did you mean config/" in str(info.value)
+
+
+def test_the_plans_own_number_is_a_text(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD + 'number = "3 b"\n'))
+    assert config.indicators[0].number == "3 b"
+    message = error_for(tmp_path, GOOD + "number = 3\n")
+    assert 'number = "3 b"' in message and "kpis.toml:16" in message
 
 
 SETS = GOOD.replace("[years]", """name = "jämförbara kommuner"

@@ -87,7 +87,7 @@ def test_report_page_renders_every_table_and_image_in_a_browser(shipped_report) 
         page.screenshot(path=str(shipped_report / "report-screenshot.png"), full_page=True)
         browser.close()
     assert problems == []
-    # overview + two tables for each of the three indicators with values; the two without values have none
-    assert tables == 1 + 2 * 3
-    assert len(images) == 3 and all(done and width > 500 and height > 200 for done, width, height in images)
+    # overview + two tables for each of the five indicators: every shipped indicator has values
+    assert tables == 1 + 2 * 5
+    assert len(images) == 5 and all(done and width > 500 and height > 200 for done, width, height in images)
     assert wrapped == 0

@@ -61,7 +61,7 @@ def test_shipped_config_stores_exactly_the_real_values(real_fake, shared_kolada,
                          for chunk in (sorted(areas)[:25], sorted(areas)[25:]))
     assert len(data_requests(real_fake)) == min(unfiltered_pages, filtered_pages) == 2
     metadata = [r.path for r in real_fake.log if not r.path.startswith("/v3/data/")]
-    assert sorted(metadata) == sorted(["/v3/kpi/N35001,N30101,N33818,N33802,N33870", "/v3/municipality",
+    assert sorted(metadata) == sorted(["/v3/kpi/N35001,N30101,N33817,N33802,N15428", "/v3/municipality",
                                        "/v3/municipality_groups/G36484,G92790"])
 
     groups = store.read_table(out, "groups")

@@ -1,6 +1,7 @@
 """Swedish numbers, and the Markdown, HTML, xlsx and PNG a plan author pastes."""
 from __future__ import annotations
 
+from dataclasses import replace
 import io
 from html.parser import HTMLParser
 
@@ -44,11 +45,12 @@ def test_format_number(value, decimals, text):
 
 def test_signed_percent_and_plain_formats():
     assert format_signed(37.4) == "+37"
-    assert format_signed(-1134.6) == f"-1{NBSP}135"
+    assert format_signed(-1134.6) == f"\u22121{NBSP}135"  # the minus sign, not a hyphen
+    assert format_number(-3.45, 1) == "\u22123,5" and format_plain(-0.5) == "\u22120,5"
     assert format_signed(0.2) == "0" and format_signed(None) == MISSING
     assert format_percent(4.89) == f"4,9{NBSP}%"
     assert format_percent(4.89, signed=True) == f"+4,9{NBSP}%"
-    assert format_percent(-15.94, signed=True) == f"-15,9{NBSP}%"
+    assert format_percent(-15.94, signed=True) == f"\u221215,9{NBSP}%"
     assert format_plain(1731.0) == f"1{NBSP}731" and format_plain(1837.123) == f"1{NBSP}837,12"
     assert excel_format(0) == "#,##0" and excel_format(1) == "#,##0.0"
     assert excel_format(0, signed=True) == "+#,##0;-#,##0;#,##0"
@@ -291,3 +293,26 @@ def test_a_big_group_gets_a_distribution_and_the_legend_only_what_has_data():
     assert time.perf_counter() - clock < 3  # a bound against relayout of 290 labels, not a benchmark
     image = matplotlib.image.imread(io.BytesIO(png))
     assert image.shape[0] < 1000  # a fixed height, not 0.3 cm per municipality
+
+
+@pytest.mark.parametrize("first, last, target", [(2020, 2022, 2040), (2015, 2022, 2027), (1998, 2022, None),
+                                                 (2022, 2022, None), (2020, 2022, 2023), (2000, 2022, 2100)])
+def test_year_labels_never_run_together(first, last, target):
+    from harvester.render.charts import MAX_YEAR_LABELS, year_ticks
+
+    ticks = year_ticks(first, last, target)
+    span = max(last, target or last) - first + 1
+    assert last in ticks and ticks == sorted(ticks) and all(isinstance(t, int) for t in ticks)
+    assert len(ticks) <= MAX_YEAR_LABELS + 1
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert all(gap >= span / MAX_YEAR_LABELS for gap in gaps), (ticks, span)
+
+
+def test_the_plans_number_comes_first_in_heading_and_overview():
+    from harvester.render import indicator_title
+
+    numbered = Indicator(id="x", label="Kostnad missbruksvård vuxna, kr/inv", kpi="N00001", number="3 b")
+    assert indicator_title(numbered, "kr/inv") == "3 b) Kostnad missbruksvård vuxna, kr/inv"
+    assert indicator_title(replace(numbered, number="2 b:1)"), "").startswith("2 b:1) Kostnad")
+    doc = document(numbered)
+    assert doc.heading.startswith("3 b) Kostnad missbruksvård vuxna")

@@ -259,3 +259,17 @@ def test_a_dropped_indicator_leaves_no_files_behind(tmp_path):
     assert not (tmp_path / "charts/familjehem-flickor.png").exists()
     assert "charts/familjehem-flickor.png" in result.removed
     assert (tmp_path / "tables/missbruk.md").exists() and (tmp_path / "notes.txt").exists()
+
+
+def test_word_report_speaks_of_its_own_dashes_and_the_workbook_of_its_empty_cells(report):
+    import docx
+
+    root, _ = report
+    word = docx.Document(str(root / "report.docx"))
+    text = "\n".join(p.text for p in word.paragraphs)
+    assert "kalkylbladet" not in text and "Tom cell" not in text
+    assert "– = värde saknas" in text
+    sheets = openpyxl.load_workbook(root / "tables/benchmark.xlsx")
+    notes = [c for ws in sheets for r in ws.iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert any(n.startswith("Tom cell = värde saknas") for n in notes)
+    assert not any(n.startswith("– =") for n in notes)

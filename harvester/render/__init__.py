@@ -179,13 +179,16 @@ def _rank_cell(rank: object, rank_of: object) -> Cell:
 
 
 def indicator_title(indicator: Indicator, unit: str) -> str:
-    """The label, with the unit when the label lacks it, and the gender when not the total."""
+    """The plan's number, the label, with the unit when the label lacks it, and the gender when not the total."""
     squashed = indicator.label.replace(" ", "").replace("\u00a0", "").casefold()
     # A label with a comma already ends in its unit, as Kolada's titles do ("…, antal/1 000 inv").
     has_unit = not unit or "," in indicator.label or unit.replace(" ", "").casefold() in squashed
     label = indicator.label if has_unit else f"{indicator.label}, {unit}"
     gender = GENDER_WORDS.get(indicator.gender)
-    return f"{label} ({gender})" if gender else label
+    label = f"{label} ({gender})" if gender else label
+    if indicator.number:  # the plan's own number first, as the plans write it: "3 b) Kostnad …"
+        label = f"{indicator.number}{')' if indicator.number[-1].isalnum() else ''} {label}"
+    return label
 
 
 def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, decimals: int, riket: bool,
@@ -276,9 +279,12 @@ def _missing_note(peers: pd.DataFrame, source: str) -> str:
     return f"Jämförelsekommuner utan värde i {source} (ingår inte i median och rang) – " + "; ".join(years) + "."
 
 
+MISSING_MARK_NOTE = f"{MISSING} ="  # the workbook shows an empty cell instead and says so (render/xlsx.py)
+
+
 def _missing_mark_note(tables: tuple[Table, ...], source: str) -> str:
     shown = any(cell.text == MISSING for t in tables for row in t.rows for cell in row.cells)
-    return f"{MISSING} (tom cell i kalkylbladet) = värde saknas i {source} eller kan inte beräknas." if shown else ""
+    return f"{MISSING_MARK_NOTE} värde saknas i {source} eller kan inte beräknas." if shown else ""
 
 
 def _near_zero_note(bench: pd.DataFrame) -> str:

@@ -122,6 +122,20 @@ def _distribution(ax, year: pd.DataFrame, latest: pd.Series, *, direction: str, 
     return [chart_text(t) for t in ordered.loc[ordered["value"].isna() & (ordered["role"] == PEER), "title"]]
 
 
+def year_ticks(first: int, last: int, target_year: int | None = None) -> list[int]:
+    """Labelled years: the latest always, then every step-th back, and a later target year.
+
+    The step comes from the whole axis, target included: with data 2020–2022 and a target in 2040
+    the axis spans 21 years, and three adjacent labels would run together ("202020212022").
+    """
+    end = max(last, target_year) if target_year is not None else last
+    step = -(-(end - first + 1) // MAX_YEAR_LABELS)
+    ticks = list(range(last, first - 1, -step))[::-1]
+    if target_year is not None and target_year - last >= step:  # closer, "Mål <year>" at the star says it
+        ticks.append(target_year)
+    return ticks
+
+
 def _series(ax, bench: pd.DataFrame, *, unit: str, target: Target | None, riket: bool) -> None:
     years = bench["period"]
     ax.fill_between(years, bench["peer_q1"], bench["peer_q3"], color=PEER_COLOUR, alpha=0.45, linewidth=0)
@@ -137,11 +151,9 @@ def _series(ax, bench: pd.DataFrame, *, unit: str, target: Target | None, riket:
     ax.set_ylim(*_span(bench["peer_q1"], bench["peer_q3"], bench["home_value"], bench["riket"] if riket else [],
                        [target.value] if target else [], room=1.12))
     first, last = int(years.min()), int(years.max())
-    step = -(-(last - first + 1) // MAX_YEAR_LABELS)  # the latest year always labelled
-    ticks = list(range(last, first - 1, -step))[::-1]
-    if target is not None and target.year - last >= step:  # closer, "Mål <year>" at the star says it
-        ticks.append(target.year)
+    ticks = year_ticks(first, last, target.year if target is not None else None)
     ax.set_xticks(ticks)
+    ax.set_xticklabels([str(t) for t in ticks])  # whole years, never "2 020" or "2020.5"
     ax.set_xlim(first - 0.6, ticks[-1] + (1.4 if ticks[-1] > last else 0.6))  # room for "Mål <year>"
     ax.yaxis.set_major_formatter(_swedish_axis())
     ax.set_ylabel(unit, fontsize=7)

@@ -3,7 +3,9 @@
 Babel supplies the locale (decimal comma, non-breaking space between thousands, so "1 837" never
 breaks over two lines in Word); this module only decides decimals, signs and the missing mark.
 Rounding is half up (as Excel and a reader with a calculator do), not Babel's banker's rounding,
-and a value that rounds to zero is shown without a sign ("0", never "-0").
+and a value that rounds to zero is shown without a sign ("0", never "-0"). A negative number
+carries the minus sign U+2212 ("−134"), as typeset Swedish does; a hyphen reads as a dash and
+breaks a line in Word. The workbook stores real numbers and gets its sign from Excel.
 """
 from __future__ import annotations
 
@@ -17,6 +19,12 @@ from babel.numbers import format_percent as babel_percent
 
 LOCALE = "sv_SE"
 MISSING = "–"  # en dash: the Swedish mark for "no value", never a zero
+MINUS = "\u2212"
+
+
+def _minus(text: str) -> str:
+    """Babel's hyphen-minus in front of a negative number becomes the minus sign."""
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def is_missing(value: object) -> bool:
@@ -36,15 +44,15 @@ def format_number(value: object, decimals: int = 0) -> str:
     """1837.12 → "1 837" (0 decimals) or "1 837,1" (1); missing → "–"."""
     if is_missing(value):
         return MISSING
-    return format_decimal(_rounded(value, decimals), format=_pattern(decimals), locale=LOCALE)
+    return _minus(format_decimal(_rounded(value, decimals), format=_pattern(decimals), locale=LOCALE))
 
 
 def format_signed(value: object, decimals: int = 0) -> str:
-    """A difference: "+37", "-134", "0"; missing → "–"."""
+    """A difference: "+37", "−134", "0"; missing → "–"."""
     if is_missing(value):
         return MISSING
     rounded = _rounded(value, decimals)
-    text = format_decimal(rounded, format=_pattern(decimals), locale=LOCALE)
+    text = _minus(format_decimal(rounded, format=_pattern(decimals), locale=LOCALE))
     return "+" + text if rounded > 0 else text
 
 
@@ -54,7 +62,7 @@ def format_percent(value: object, decimals: int = 1, signed: bool = False) -> st
         return MISSING
     rounded = _rounded(value, decimals)
     pattern = Locale.parse(LOCALE).percent_formats[None].pattern.replace("#,##0", _pattern(decimals), 1)
-    text = babel_percent(rounded / 100, format=pattern, locale=LOCALE)
+    text = _minus(babel_percent(rounded / 100, format=pattern, locale=LOCALE))
     return "+" + text if signed and rounded > 0 else text
 
 
@@ -63,7 +71,7 @@ def format_plain(value: object, max_decimals: int = 2) -> str:
     if is_missing(value):
         return MISSING
     pattern = "#,##0" + ("." + "#" * max_decimals if max_decimals > 0 else "")
-    return format_decimal(_rounded(value, max_decimals), format=pattern, locale=LOCALE)
+    return _minus(format_decimal(_rounded(value, max_decimals), format=pattern, locale=LOCALE))
 
 
 def excel_format(decimals: int = 0, signed: bool = False, percent: bool = False) -> str:

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Cell as DocCell, Column, Document, Table
+from . import HOME_STYLE, MISSING_MARK_NOTE, QUARTILE_FILLS, SUMMARY_STYLE, Cell as DocCell, Column, Document, Table
 from .numbers import MISSING
 
 MAX_SHEET_NAME = 31
@@ -115,6 +115,8 @@ def _write_sheet(ws: Worksheet, doc: Document) -> None:
         headers.append(_write_table(ws, table, row, widths))
         row = headers[-1] + len(table.rows) + 2
     for note in doc.footnotes:
+        if note.startswith(MISSING_MARK_NOTE):  # the sheet leaves a missing value's cell empty
+            note = "Tom cell =" + note[len(MISSING_MARK_NOTE):]
         _put(ws, row, 1, note).font = _font(size=9)
         row += 1
     if headers:
