@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -106,7 +107,7 @@ def comparison_set(groups: pd.DataFrame, group_ids: Sequence[str], extra_ids: Se
         if rows.empty:
             raise ValueError(f"comparison group {gid} is not in the stored groups table")
         latest = rows[rows["read_at"] == rows["read_at"].max()]
-        vintages.append(GroupVintage(group_id=gid, title=str(latest["title"].iloc[0]),
+        vintages.append(GroupVintage(group_id=gid, title=group_name(str(latest["title"].iloc[0])),
                                      read_at=latest["read_at"].iloc[0],
                                      member_ids=tuple(dict.fromkeys(latest["member_id"].astype(str)))))
     names = dict(zip(groups["member_id"].astype(str), groups["member_title"].astype(str))) | dict(titles)
@@ -117,6 +118,16 @@ def comparison_set(groups: pd.DataFrame, group_ids: Sequence[str], extra_ids: Se
                          title=name or _set_title(vintages, extras, names),
                          description=(f"{name}: " if name else "")
                          + _set_description(vintages, extras, peers, home_id, names))
+
+
+# Kolada's group titles say how Kolada averages the group as an area of its own ("SmåKom (ovägt medel)");
+# beside our median, computed over the members, those words would claim a statistic we never show.
+KOLADA_AVERAGE = re.compile(r"\s*\((?:o?vägt) medel\)\s*$", re.IGNORECASE)
+
+
+def group_name(kolada_title: str) -> str:
+    """A Kolada group's title as our tables name the set: without Kolada's "(ovägt medel)"."""
+    return KOLADA_AVERAGE.sub("", kolada_title) or kolada_title
 
 
 def join_sv(items: Sequence[str]) -> str:

@@ -279,11 +279,10 @@ class _Validator:
         allowed = KNOWN_KEYS[kind]
         for key in data:
             if key not in allowed:
-                raise self.fail(
-                    f"unknown key {key!r} in {label or '[' + (table or 'top level') + ']'}{_near(key, allowed)}; "
-                    f"allowed: {', '.join(sorted(allowed))}",
-                    table, key, index,
-                )
+                what = (f"unknown section [{f'{table}.' if table else ''}{key}]" if isinstance(data[key], dict)
+                        else f"unknown key {key!r} in {label or '[' + (table or 'top level') + ']'}")
+                raise self.fail(f"{what}{_near(key, allowed)}; allowed: {', '.join(sorted(allowed))}",
+                                table, key, index)
 
     def table(self, data: dict[str, Any], name: str, key: str | None = None) -> dict[str, Any]:
         value = data.get(key or name, {})

@@ -359,3 +359,10 @@ def test_a_year_the_home_has_alone_is_neither_ranked_nor_the_year_compared() -> 
     assert (one_year(bench, 2022)["rank"], one_year(bench, 2022)["rank_of"]) == (1, 3)
     peers = compare.peer_values(values, indicator(), HOME, ["0201", "0202"])
     assert peers.loc[peers["period"] == 2023, "rank"].isna().all()
+
+
+@pytest.mark.parametrize("title, name", [("SmåKom (ovägt medel)", "SmåKom"), ("Större stad (vägt medel) ", "Större stad"),
+                                         ("Liknande kommuner IFO, Eskilstuna, 2024", "Liknande kommuner IFO, Eskilstuna, 2024"),
+                                         ("(ovägt medel)", "(ovägt medel)")])
+def test_kolada_s_averaging_words_never_stand_beside_our_median(title: str, name: str) -> None:
+    assert compare.group_name(title) == name

@@ -260,7 +260,8 @@ def test_unknown_section_is_reported_at_its_own_line(tmp_path: Path) -> None:
     text = GOOD + "\n[extra]\nx = 1\n"
     line = text.splitlines().index("[extra]") + 1
     assert line > 10
-    assert error_for(tmp_path, text).startswith(f"{tmp_path / 'kpis.toml'}:{line}: unknown key 'extra'")
+    assert error_for(tmp_path, text).startswith(f"{tmp_path / 'kpis.toml'}:{line}: unknown section [extra]")
+    assert "unknown section [source.kolada]" in error_for(tmp_path, GOOD + '\n[source.kolada]\nurl = "x"\n')
 
 
 def test_missing_config_names_the_configs_nearby(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -46,7 +46,7 @@ def test_the_shipped_report_says_it_and_writes_robustness_parquet(harvester, rea
                      "value"].iloc[0] == row.loc[row["set_id"] == "0000", "median"].iloc[0]
     text = (out / "tables" / "missbruk-kostnad.md").read_text("utf-8").replace("\u00a0", " ")
     assert "Robusthet, Eskilstuna 2022: högre än medianen i 3 av 3 jämförelser; median per jämförelse: Liknande " \
-           "kommuner IFO, Eskilstuna, 2024: 1 233; Större stad (ovägt medel): 895; Riket: 828." in text
+           "kommuner IFO, Eskilstuna, 2024: 1 233; Större stad: 895; Riket: 828." in text
     assert text.rstrip().endswith("Källa: Kolada (RKA); jämförelser: egen bearbetning.")
     overview = (out / "tables" / "overview.md").read_text("utf-8").replace("\u00a0", " ")
     assert "Kostnad missbruksvård vuxna, kr/inv, Eskilstuna 2022: högre än medianen i 3 av 3 jämförelser" in overview
