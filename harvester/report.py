@@ -25,7 +25,7 @@ from . import compare, reuse, robustness, store, units
 from .config import Config, Indicator, Target
 from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
-from .render import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
+from .render.document import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.reach import Reach, reach_words, widen
 from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown

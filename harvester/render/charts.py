@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..compare import HOME, PEER
 from ..config import Target
-from . import BIG_GROUP, latest_order
+from .document import BIG_GROUP, latest_order
 from .numbers import format_number, format_plain
 from .text import chart_text
 
