@@ -164,7 +164,8 @@ def _compare(config: Config, root: Path, args: argparse.Namespace, harvested: bo
     from .report import ReportError, write_report
 
     try:
-        report = write_report(config, root, revised_since=args.revised_since or config.revised_since)
+        report = write_report(config, root, revised_since=args.revised_since or config.revised_since,
+                              force=args.force, as_of=args.as_of or config.as_of)
     except ReportError as exc:
         return _fail(ExitCode.CONFIG, str(exc))
     except OSError as exc:
@@ -173,8 +174,12 @@ def _compare(config: Config, root: Path, args: argparse.Namespace, harvested: bo
                                       "the previous ones are kept")
     for note in report.notes:  # the tables say so too; not worth a nightly cron mail
         log.info("compare: %s", note)
-    log.info("compare: wrote %d files under %s (report.docx, report.html, tables/, charts/, benchmark.csv)",
-             len(report.files), root)
+    if report.files:
+        log.info("compare: wrote %d files under %s (report.docx, report.html, tables/, charts/, benchmark.csv)%s",
+                 len(report.files), root, f"; {report.kept} unchanged kept as they were" if report.kept else "")
+    else:
+        log.info("compare: nothing changed since the last compare; the %d files under %s are kept as they were "
+                 "(--force rewrites them)", report.kept, root)
     if report.removed:
         log.info("compare: removed %d files of indicators no longer in the config: %s", len(report.removed),
                  ", ".join(report.removed))
@@ -349,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_opts = argparse.ArgumentParser(add_help=False)
     cmp_opts.add_argument("--revised-since", type=_date,
                           help="footnote values Kolada revised on or after this date (default: [report] revised_since)")
+    cmp_opts.add_argument("--as-of", type=_date, metavar="DATE",
+                          help="documents from the values the dataset held at the end of DATE (UTC), as a plan "
+                               "written then quoted them (default: [report] as_of)")
+    cmp_opts.add_argument("--force", action="store_true",
+                          help="rewrite every table, chart and document, even those whose inputs did not change")
 
     commands: list[tuple[str, Callable[[argparse.Namespace], int], list[argparse.ArgumentParser], str]] = [
         ("fetch", cmd_fetch, [common, cfg, kolada_net, scb_net, net, out, fetch_opts],

@@ -45,7 +45,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
     "home": {"municipality"},
     "comparison": comparisons.set_keys(MEMBER_KINDS),
     "years": {"from", "to"},
-    "report": {"revised_since", "years"},
+    "report": {"revised_since", "years", "as_of"},
     "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals", "source", "table",
                   "contents", "select", "month", "ratio", "comparison", "rank", "number"},
     "target": {"value", "year", "text"},
@@ -181,6 +181,7 @@ class Config:
     revised_since: dt.date | None = None
     comparisons: tuple[ComparisonSpec, ...] = ()  # every set, the default (`[comparison]`) first
     report_years: tuple[int, ...] = ()  # `[report] years`: the overview's shared year columns
+    as_of: dt.date | None = None  # `[report] as_of`: documents from the values the dataset held that day
 
     @property
     def comparison_sets(self) -> dict[str, ComparisonSpec]:
@@ -352,10 +353,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         raise v.fail(f"[years] from = {year_from} is after to = {year_to}; swap them", "years", "to")
 
     report = v.table(data, "report")
-    revised_since = report.get("revised_since")
-    if revised_since is not None and (not isinstance(revised_since, dt.date) or isinstance(revised_since, dt.datetime)):
-        raise v.fail(f"[report] revised_since must be a date without quotes, e.g. revised_since = 2024-01-01; "
-                     f"got {revised_since!r}", "report", "revised_since")
+    revised_since, as_of = (_report_date(v, report, key) for key in ("revised_since", "as_of"))
     report_years = _report_years(v, report.get("years"))
 
     raw_inds = data.get("indicator", [])
@@ -372,7 +370,17 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     _check_fills(v, indicators)
     return Config(path=path, home=home, groups=default.groups, municipalities=default.municipalities,
                   riket=default.riket, year_from=year_from, year_to=year_to, indicators=indicators, source=source,
-                  revised_since=revised_since, comparisons=tuple(sets.values()), report_years=report_years)
+                  revised_since=revised_since, comparisons=tuple(sets.values()), report_years=report_years,
+                  as_of=as_of)
+
+
+def _report_date(v: _Validator, report: dict[str, Any], key: str) -> dt.date | None:
+    """A date of [report] (`revised_since`, `as_of`): TOML's own date, so 2024-13-01 cannot slip through as text."""
+    value = report.get(key)
+    if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+        raise v.fail(f"[report] {key} must be a date without quotes, e.g. {key} = 2024-01-01; got {value!r}",
+                     "report", key)
+    return value
 
 
 def _report_years(v: _Validator, raw: Any) -> tuple[int, ...]:

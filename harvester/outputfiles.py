@@ -1,7 +1,7 @@
 """What compare may remove from an output folder, and only that.
 
 Compare removes what the previous compare wrote and this one did not (the record in
-`report.WRITTEN`), and the temporary files a killed compare left behind. Both lists come from the
+`reuse.RECORD`), and the temporary files a killed compare left behind. Both lists come from the
 disk, so both are treated as claims: a tampered record once listed `../../victim.txt` and compare
 deleted a file outside the output folder. Here a path is removed only when it is a plain relative
 path that stays inside the folder; and a temporary file only when it has our temporary-name shape
@@ -9,7 +9,6 @@ and its writer's process is gone (30 killed compares once left 64 of them that n
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -40,17 +39,6 @@ def inside(root: Path, relpath: object) -> Path | None:
     except (OSError, ValueError):
         return None
     return path
-
-
-def recorded(record: Path) -> set[str]:
-    """The paths a previous compare wrote, as its record says; an unreadable or odd record says nothing."""
-    try:
-        listed = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return set()
-    if not isinstance(listed, list):
-        return set()
-    return {p for p in listed if isinstance(p, str)}
 
 
 def remove_inside(root: Path, relpaths: Iterable[str]) -> list[str]:

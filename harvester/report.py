@@ -5,40 +5,39 @@ resolves names offline against the stored `municipalities` table, lets `compare`
 `render` lay out, and writes every output as one step: all files go to temporary names first, and
 only when every one of them is written are they moved into place. A full disk or a read-only
 folder therefore fails the compare and leaves the previous documents as they were. Files that an
-earlier compare wrote for indicators no longer in the config are removed (only those: the list of
-what compare wrote is kept in `WRITTEN`), so two configs never leave a mixed set of tables.
+earlier compare wrote for indicators no longer in the config are removed, and what has not changed
+is not rewritten (both by the record `reuse` keeps beside the outputs).
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import compare, robustness, store, units
+from . import compare, reuse, robustness, store, units
 from .config import Config, Indicator, Target
 from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
-from .outputfiles import recorded, remove_inside, sweep_temporaries, temporary_name
-from .render import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
+from .outputfiles import sweep_temporaries, temporary_name
+from .render.document import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.reach import Reach, reach_words, widen
 from .render.text import plain, spreadsheet_text
-from .render.charts import ChartRenderer
-from .render.docx import render_docx
 from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown
 from .similar_report import appendices, group_ids
-from .render.xlsx import render_workbook
+
+if TYPE_CHECKING:
+    from .render.charts import ChartRenderer
 
 TABLES_DIR, CHARTS_DIR = "tables", "charts"
 REPORT_DOCX, REPORT_HTML = "report.docx", "report.html"
-WRITTEN = ".compare-files.json"
 
 
 class ReportError(ValueError):
@@ -50,6 +49,7 @@ class ReportResult:
     files: tuple[Path, ...]
     notes: tuple[str, ...]  # indicators shown without comparison, for the command's log
     removed: tuple[str, ...] = ()  # files of indicators no longer in the config
+    kept: int = 0  # files left as they were: nothing they show changed
 
 
 def _resolve(text: str, municipalities: pd.DataFrame, what: str, fetch: str) -> str:
@@ -98,13 +98,13 @@ def _scb_origin(ind: Indicator, described: pd.DataFrame, years: list[int]) -> tu
 
 
 def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
-             checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
+             checked: dict[str, pd.Timestamp], titles: dict[str, str], as_of: dt.date | None = None) -> Sourced:
     """An indicator's values as stored (Kolada, SCB, a file) or computed from two others (a ratio), filled
     from another indicator (`fill`) where it has none."""
     if ind.fill is not None:
-        return _filled(root, config, ind, described, years, checked, titles)
+        return _filled(root, config, ind, described, years, checked, titles, as_of)
     if ind.ratio is None:
-        values = store.read_values(root, [ind.kpi])
+        values = store.read_values(root, [ind.kpi]) if as_of is None else store.values_as_of(root, as_of, [ind.kpi])
         if ind.scb is not None:
             origin, unit, decimals = _scb_origin(ind, described, years)
             return Sourced(values, origin, unit, decimals, checked.get(ind.kpi))
@@ -112,7 +112,7 @@ def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame
             return Sourced(values, Origin(("file",), f"fil {ind.file.path}"), None, None, checked.get(ind.kpi))
         return Sourced(values, Origin(("kolada",), f"nyckeltal {ind.kpi}"), None, None, checked.get(ind.kpi))
     parts = (config.indicator(ind.ratio.numerator), config.indicator(ind.ratio.denominator))
-    both = [_sourced(root, config, part, described, years, checked, titles) for part in parts]
+    both = [_sourced(root, config, part, described, years, checked, titles, as_of) for part in parts]
     result = compare.ratio_values(both[0].values, both[1].values, ind, parts)
     scale = f" × {ind.ratio.scale:,.10g}".replace(",", " ") if ind.ratio.scale != 1 else ""
     notes = list(dict.fromkeys(n for b in both for n in b.origin.notes))
@@ -128,10 +128,11 @@ def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame
 
 
 def _filled(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
-            checked: dict[str, pd.Timestamp], titles: dict[str, str]) -> Sourced:
+            checked: dict[str, pd.Timestamp], titles: dict[str, str], as_of: dt.date | None = None) -> Sourced:
     """The indicator's own values, with the `fill` indicator's where it has none, both cited in the notes."""
     part = config.indicator(ind.fill or "")
-    mine, other = (_sourced(root, config, x, described, years, checked, titles) for x in (replace(ind, fill=None), part))
+    mine, other = (_sourced(root, config, x, described, years, checked, titles, as_of)
+                   for x in (replace(ind, fill=None), part))
     result = fill_values(mine.values, other.values, ind, part)
     notes = fill_notes(result, titles, mine.origin.label, other.origin.label, other.origin.reference)
     sources = (*mine.origin.sources, *(other.origin.sources if len(result.filled) else ()))
@@ -168,23 +169,16 @@ class Staged:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def commit(self) -> list[Path]:
-        for relpath, tmp in self.files.items():
-            os.replace(tmp, self.root / relpath)
-        return [self.root / r for r in self.files]
+    def commit(self, only: set[str] | None = None) -> list[Path]:
+        """Move the staged files into place (only those in `only`, when given); the others are discarded."""
+        chosen = [r for r in self.files if only is None or r in only]
+        for relpath in chosen:
+            os.replace(self.files[relpath], self.root / relpath)
+        return [self.root / r for r in chosen]
 
     def discard(self) -> None:
         for tmp in self.files.values():
             tmp.unlink(missing_ok=True)
-
-
-def _remove_stale(root: Path, written: set[str]) -> list[str]:
-    """Remove what the previous compare wrote and this one did not (indicators dropped from the config)."""
-    record = root / WRITTEN
-    stale = remove_inside(root, recorded(record) - written)
-    sweep_temporaries(root, {(root / relpath).parent for relpath in written})
-    store.write_atomically(record, json.dumps(sorted(written), indent=1).encode("utf-8"))
-    return stale
 
 
 def _csv(df: pd.DataFrame) -> bytes:
@@ -199,30 +193,48 @@ def _parquet(df: pd.DataFrame) -> bytes:
 
 
 def write_report(config: Config, root: Path, revised_since: dt.date | None = None,
-                 today: dt.date | None = None) -> ReportResult:
+                 today: dt.date | None = None, force: bool = False, as_of: dt.date | None = None) -> ReportResult:
     """Compute every indicator of `config` from the dataset under `root` and write the outputs there.
 
     Writes benchmark.parquet/.csv, peers.parquet, robustness.parquet, tables/<indicator>.md/.html, tables/overview.md/.html,
     tables/benchmark.xlsx (the overview first), charts/<indicator>.png (no chart for an indicator
     without any home value), report.docx and report.html. With `revised_since`, the tables note every
-    shown value the source revised on or after that date. Raises ReportError when the dataset is
+    shown value the source revised on or after that date. With `as_of`, the values are those the dataset
+    held at the end of that day (`store.values_as_of`), every document says so, and the tables note
+    the values revised since (unless `revised_since` says from when). Files whose inputs did not change
+    are left as they are (`reuse`); `force` rewrites them all. Raises ReportError when the dataset is
     empty or does not know the configured municipalities, OSError when the files cannot be written.
     """
     root = Path(root)
+    today = today or dt.date.today()
+    if as_of is not None:
+        try:
+            store.check_as_of(root, as_of, today)  # before anything is rendered
+        except store.AsOfError as exc:
+            raise ReportError(f"{exc}; choose another --as-of or [report] as_of") from None
+        revised_since = revised_since or as_of + dt.timedelta(days=1)
+    sweep_temporaries(root, {root, root / TABLES_DIR, root / CHARTS_DIR})  # left by killed compares
+    record = reuse.read_record(root)
+    key = reuse.inputs_key(config, root, years=config.years(today), revised_since=revised_since, as_of=as_of)
+    if not force and reuse.unchanged(root, record, key):
+        return ReportResult(files=(), notes=record.notes, kept=len(record.files))
+    from .render.charts import ChartRenderer  # matplotlib: half a second a nightly run with nothing new need not pay
+
     staged = Staged(root)
     # Chart workers are forked first, while this process holds nothing but its imports.
     with ChartRenderer(expected=len(config.indicators)) as charts:
         try:
-            result = _compute_and_stage(config, root, revised_since, today or dt.date.today(), staged, charts)
-            written = staged.commit()
+            result = _compute_and_stage(config, root, revised_since, today, staged, charts, as_of)
+            written = staged.commit(reuse.to_write(root, record, key, staged.files, force))
         finally:
             staged.discard()
-    removed = _remove_stale(root, set(staged.files))
-    return ReportResult(files=tuple(written), notes=result, removed=tuple(removed))
+    removed = reuse.write_record(root, key, staged.files, result)
+    return ReportResult(files=tuple(written), notes=result, removed=tuple(removed),
+                        kept=len(staged.files) - len(written))
 
 
 def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None, today: dt.date, staged: Staged,
-                       charts: ChartRenderer) -> tuple[str, ...]:
+                       charts: ChartRenderer, as_of: dt.date | None = None) -> tuple[str, ...]:
     """Every output of the report, staged; one indicator's values in memory at a time."""
     fetch = f"`harvester fetch --config {config.path} --output {root}`"
     municipalities = store.read_table(root, "municipalities")
@@ -238,7 +250,8 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     kpi_titles = dict(zip(kpis["id"], kpis["title"]))
     revisions = store.read_table(root, "revisions")
     described = store.read_table(root, "series")
-    checked = store.checked_at(root)
+    checked = store.checked_at(root) if as_of is None else {}  # today's checks say nothing of that day
+    dated = f"Värden enligt datasetet den {as_of:%Y-%m-%d}." if as_of else ""
     years = config.years(today)
 
     notes: list[str] = []
@@ -251,7 +264,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     peers_file: pq.ParquetWriter | None = None
     try:
         for ind in config.indicators:
-            sourced = _sourced(root, config, ind, described, list(years), checked, titles)
+            sourced = _sourced(root, config, ind, described, list(years), checked, titles, as_of)
             own = sourced.values
             sources.update(dict.fromkeys(sourced.origin.sources))
             home_seen = home_seen or bool((own["municipality_id"] == home_id).any())
@@ -276,7 +289,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
                                  changed=_changed(own, ind.kpi), origin=sourced.origin, ranked=ranked)
             stands = robustness.positions(own, ind, home_id, robustness.comparisons(peers_set, riket_id))
             robust.append(stands)
-            doc = _with_note(doc, robustness.sentence(stands, home_title, places))
+            doc = _with_note(_with_note(doc, robustness.sentence(stands, home_title, places)), dated)
             overview_notes.append(robustness.sentence(stands, home_title, places).replace("Robusthet", ind.label, 1))
             staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
             staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
@@ -310,11 +323,13 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     overview = build_overview(overview_years, overview_rows, home_title=home_title, comparisons=used,
                               units=shown_units, decimals=decimals, indicators=list(config.indicators), ranked=ranks,
                               sources=tuple(sources), reach=reach_words(reach))
-    for note in overview_notes:
+    for note in [*overview_notes, dated]:
         overview = _with_note(overview, note)
     staged.put("robustness.parquet", _parquet(pd.concat(robust, ignore_index=True)))
     staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/overview.html", render_html(overview).encode("utf-8"))
+    from .render.xlsx import render_workbook  # the renderers' libraries load only when something is rendered
+
     staged.put(f"{TABLES_DIR}/benchmark.xlsx", render_workbook(docs, overview))
     benchmark = pd.concat(benches, ignore_index=True)
     staged.put("benchmark.parquet", _parquet(benchmark))
@@ -324,7 +339,10 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
         staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
     title, subtitle = _title(home_title, compare.join_sv(list(dict.fromkeys(c.title for c in used))), reach, today,
                              tuple(sources))
+    subtitle = f"{subtitle} {dated}".rstrip()
     sections = [*docs, *appendices(root, config.used_comparisons, home_id, titles, kpi_titles)]
+    from .render.docx import render_docx
+
     staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, sections, drawn))
     staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, sections, drawn))
     return tuple(notes)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import store
 from .comparisons import ComparisonSpec
-from .render import Document
+from .render.document import Document
 from .render.appendix import build_similar_appendix
 from .similar import make_recipe, space
 from .similar_spec import group_id

@@ -12,6 +12,7 @@ finished.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -313,3 +314,67 @@ def recover(root: Path) -> list[str]:
             shutil.rmtree(run_dir, ignore_errors=True)
             done.append(f"discarded unfinished work of run {run_dir.name}")
     return done
+
+
+GOOD_RUNS = ("success", "unchanged", "partial")  # harvests that committed what they fetched
+
+
+class AsOfError(ValueError):
+    """A date the dataset cannot answer for: in the future, or before its first harvest."""
+
+
+def first_harvest(root: Path) -> pd.Timestamp | None:
+    """When the first harvest that committed anything started (None: none yet)."""
+    runs = read_table(root, "runs")
+    good = runs.loc[runs["outcome"].isin(GOOD_RUNS), "started_at"]
+    return good.min() if len(good) else None
+
+
+def check_as_of(root: Path, date: dt.date, today: dt.date | None = None) -> None:
+    """Raise AsOfError unless the dataset under `root` can say what it held at the end of `date`."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    if date > today:
+        raise AsOfError(f"as of {date:%Y-%m-%d}: that date is in the future (today is {today:%Y-%m-%d})")
+    first = first_harvest(root)
+    if first is None or date < first.date():
+        since = f"the first it can reproduce is {first.date():%Y-%m-%d}" if first is not None else "it has no harvest yet"
+        raise AsOfError(f"as of {date:%Y-%m-%d}: the dataset under {root} holds no values from before its first "
+                        f"harvest; {since}")
+
+
+def values_as_of(path: Path, date: dt.date, kpis: Iterable[str] | None = None,
+                 today: dt.date | None = None) -> pd.DataFrame:
+    """The stored values as they stood at the end of `date` (UTC), rebuilt from `revisions`.
+
+    A plan quotes the figure of the day it was written; Kolada may have revised it since. A value
+    revised later shows the figure it had then (the `old_value` of its first later revision), a value
+    removed later is back, a value first fetched later is absent. A restored row's `fetched_at` is
+    the revision before `date` that set it, or null when it predates every recorded revision. The
+    dataset does not keep when a row was first fetched, only when it last changed: a value first
+    fetched after `date` and revised after it again shows its first figure.
+    Same columns as `read_values`. Raises AsOfError for a date after `today` or before the first harvest.
+    """
+    root = Path(path)
+    check_as_of(root, date, today)
+    cutoff = pd.Timestamp(date + dt.timedelta(days=1), tz="UTC")
+    values = read_values(root, kpis)
+    key = ["kpi", "municipality_id", "period", "gender"]
+    revisions = read_table(root, "revisions")
+    revisions = revisions[revisions["kpi"].isin(values["kpi"].unique()) if kpis is None
+                          else revisions["kpi"].isin(list(kpis))].sort_values("detected_at", kind="stable")
+    later = revisions[revisions["detected_at"] >= cutoff].drop_duplicates(key, keep="first")
+    set_before = revisions[revisions["detected_at"] < cutoff].drop_duplicates(key, keep="last")
+    now = values[values["fetched_at"] < cutoff].merge(later[key], on=key, how="left", indicator=True)
+    kept = now.loc[now["_merge"] == "left_only", values.columns]  # unchanged since the date
+    restored = later.merge(values.drop(columns=["value", "fetched_at"]), on=key, how="left")
+    restored = restored.merge(set_before[[*key, "detected_at"]].rename(columns={"detected_at": "set_at"}), on=key,
+                              how="left")
+    series_source = dict(zip(values["kpi"], values["source"]))  # a removed row's source: its series'
+    restored = restored.assign(value=restored["old_value"], fetched_at=restored["set_at"],
+                               count=restored["count"].fillna(1).where(restored["old_value"].notna(), 0),
+                               status=restored["status"].fillna(""),
+                               source=restored["source"].where(restored["source"].notna(),
+                                                               restored["kpi"].map(series_source)).fillna("kolada"))
+    out = pd.concat([kept, restored[values.columns]], ignore_index=True)
+    table = pa.Table.from_pandas(out.sort_values(key, kind="stable"), schema=schema.VALUES, preserve_index=False)
+    return table.to_pandas()

@@ -260,7 +260,9 @@ def test_documents_that_cannot_be_written_keep_the_previous_ones(small_fake, har
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # the tables fit, the charts and reports do not
 
-    result = run_cli_subprocess(["compare", "--config", str(config), "--output", str(out)], preexec_fn=small_files)
+    # --force: with nothing new, compare would keep the documents and write nothing at all
+    result = run_cli_subprocess(["compare", "--config", str(config), "--output", str(out), "--force"],
+                                preexec_fn=small_files)
     assert result.returncode == ExitCode.OUTPUT, result.stderr
     assert "could not be written" in result.stderr and "previous ones are kept" in result.stderr
     assert snapshot(out) == before

@@ -64,7 +64,7 @@ def test_a_garbage_record_is_ignored(small_fake, harvester, tmp_path) -> None:
     config, out = fetched(small_fake, harvester, tmp_path)
     (out / ".compare-files.json").write_text('{"a": ' * 50_000, "utf-8")
     compare(harvester, config, out)
-    assert "report.docx" in json.loads((out / ".compare-files.json").read_text("utf-8"))
+    assert "report.docx" in json.loads((out / ".compare-files.json").read_text("utf-8"))["files"]
 
 
 def test_temporary_files_of_killed_compares_are_swept(small_fake, harvester, tmp_path) -> None:

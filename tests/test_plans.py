@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 import openpyxl
 
-from harvester.render import QUARTILE_FILLS
+from harvester.render.document import QUARTILE_FILLS
 from tests.conftest import REPO
 
 PLAN = REPO / "config" / "examples" / "plan.toml"

@@ -13,7 +13,7 @@ import pytest
 from harvester import compare
 from harvester.config import Indicator, Target
 from harvester.compare import MIDDLE
-from harvester.render import QUARTILE_FILLS, Document, build_document
+from harvester.render.document import QUARTILE_FILLS, Document, build_document
 from harvester.render.charts import render_chart
 from harvester.render.html import render_html
 from harvester.render.markdown import render_markdown
@@ -309,7 +309,7 @@ def test_year_labels_never_run_together(first, last, target):
 
 
 def test_the_plans_number_comes_first_in_heading_and_overview():
-    from harvester.render import indicator_title
+    from harvester.render.document import indicator_title
 
     numbered = Indicator(id="x", label="Kostnad missbruksvård vuxna, kr/inv", kpi="N00001", number="3 b")
     assert indicator_title(numbered, "kr/inv") == "3 b) Kostnad missbruksvård vuxna, kr/inv"

@@ -13,7 +13,7 @@ import pytest
 
 from harvester import schema
 from harvester.config import parse_config
-from harvester.render import QUARTILE_WORDS
+from harvester.render.document import QUARTILE_WORDS
 from harvester.report import ReportError, write_report
 
 UTC = "UTC"

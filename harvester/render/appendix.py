@@ -11,7 +11,7 @@ import datetime as dt
 from ..compare import default_decimals
 from ..config import Indicator
 from ..similar import Similar
-from . import Cell, Column, Document, HOME_STYLE, Row, Table, source_line
+from .document import Cell, Column, Document, HOME_STYLE, Row, Table, source_line
 from .numbers import excel_format, format_number, format_percent, is_missing
 
 MISSING_SHARE = "–"

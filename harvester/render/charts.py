@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..compare import HOME, PEER
 from ..config import Target
-from . import BIG_GROUP, latest_order
+from .document import BIG_GROUP, latest_order
 from .numbers import format_number, format_plain
 from .text import chart_text
 
@@ -32,6 +32,9 @@ WIDTH_CM, MIN_HEIGHT_CM, DPI = 16.0, 9.0, 160  # 1 000 pixels across 16 cm: shar
 HOME_COLOUR, PEER_COLOUR = "#d95f02", "#a6bddb"
 MEDIAN_COLOUR, RIKET_COLOUR, TARGET_COLOUR = "#08519c", "#525252", "#238b45"
 RIKET_OFF_SCALE = 10  # Riket above this many times the largest municipal value (a count): not drawn
+# Panel titles sit at the top edge, where matplotlib would place them anyway (no axis is drawn above a
+# panel): a fixed place spares it measuring every tick label of the panel on each draw to check.
+TITLE_Y = 1.0
 
 
 def _swedish_axis() -> FuncFormatter:
@@ -81,9 +84,9 @@ def _bars(ax, year: pd.DataFrame, latest: pd.Series, *, direction: str, decimals
     ax.xaxis.set_major_formatter(_swedish_axis())
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_xlabel(unit, fontsize=7)
-    ax.set_title(f"{int(latest['period'])}", fontsize=8, loc="left")
+    ax.set_title(f"{int(latest['period'])}", fontsize=8, loc="left", y=TITLE_Y)
     order = {"lower": "bäst överst, lägre är bättre", "higher": "bäst överst, högre är bättre"}
-    ax.set_title(order.get(direction, "högst överst"), fontsize=6.5, loc="right", color="#525252")
+    ax.set_title(order.get(direction, "högst överst"), fontsize=6.5, loc="right", color="#525252", y=TITLE_Y)
     return [chart_text(t) for t in ordered.loc[ordered["value"].isna() & (ordered["role"] == PEER), "title"]]
 
 
@@ -116,9 +119,9 @@ def _distribution(ax, year: pd.DataFrame, latest: pd.Series, *, direction: str, 
     ax.yaxis.set_major_formatter(_swedish_axis())
     ax.set_ylabel(unit, fontsize=7)
     ax.set_xlabel(f"{len(shown)} kommuner i rangordning", fontsize=7)
-    ax.set_title(f"{int(latest['period'])}", fontsize=8, loc="left")
+    ax.set_title(f"{int(latest['period'])}", fontsize=8, loc="left", y=TITLE_Y)
     order = {"lower": "bäst till vänster, lägre är bättre", "higher": "bäst till vänster, högre är bättre"}
-    ax.set_title(order.get(direction, "högst till vänster"), fontsize=6.5, loc="right", color="#525252")
+    ax.set_title(order.get(direction, "högst till vänster"), fontsize=6.5, loc="right", color="#525252", y=TITLE_Y)
     return [chart_text(t) for t in ordered.loc[ordered["value"].isna() & (ordered["role"] == PEER), "title"]]
 
 
@@ -157,7 +160,7 @@ def _series(ax, bench: pd.DataFrame, *, unit: str, target: Target | None, riket:
     ax.set_xlim(first - 0.6, ticks[-1] + (1.4 if ticks[-1] > last else 0.6))  # room for "Mål <year>"
     ax.yaxis.set_major_formatter(_swedish_axis())
     ax.set_ylabel(unit, fontsize=7)
-    ax.set_title(f"{years.min()}–{years.max()}", fontsize=8, loc="left")
+    ax.set_title(f"{years.min()}–{years.max()}", fontsize=8, loc="left", y=TITLE_Y)
 
 
 def _riket_off_scale(bench: pd.DataFrame) -> bool:

@@ -21,7 +21,7 @@ from docx.oxml.shape import CT_Inline
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table as WordTable, _Cell
 
-from . import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Document, Table
+from .document import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Document, Table
 
 FONT = "Calibri"
 TABLE_PT = 8

@@ -10,7 +10,7 @@ import base64
 from collections.abc import Iterator, Mapping, Sequence
 from html import escape
 
-from . import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Cell, Column, Document, Row, Table
+from .document import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Cell, Column, Document, Row, Table
 
 _FONT = "font-family:Calibri,Arial,sans-serif"
 # Little padding: LibreOffice leaves CSS padding out of its column widths, so wider padding makes it

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import HOME_STYLE, QUARTILE_WORDS, SUMMARY_STYLE, Cell, Document, Row, Table
+from .document import HOME_STYLE, QUARTILE_WORDS, SUMMARY_STYLE, Cell, Document, Row, Table
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import MONTHS, SOURCE_NAMES
+from .document import MONTHS, SOURCE_NAMES
 
 Reach = dict[str, tuple[int, int | None]]  # source → (last year with a home value, its month or None)
 

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import HOME_STYLE, MISSING_MARK_NOTE, QUARTILE_FILLS, SUMMARY_STYLE, Cell as DocCell, Column, Document, Table
+from .document import HOME_STYLE, MISSING_MARK_NOTE, QUARTILE_FILLS, SUMMARY_STYLE, Cell as DocCell, Column, Document, Table
 from .numbers import MISSING
 
 MAX_SHEET_NAME = 31
