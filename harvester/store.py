@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import schema
+from .outputfiles import temporary_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -176,7 +177,7 @@ def write_atomically(path: Path, data: bytes) -> Path:
     A reader, or a Word document linked to the file, sees the old file or the new one, never half
     of one; a failed write leaves the old file and no temporary file behind.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temporary_name(path)
     try:
         write_durably(tmp, data)
         os.replace(tmp, path)
