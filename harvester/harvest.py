@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from . import __version__, schema, similar_sets, store
 from .config import Config, ConfigError
-from .errors import SourceError, UpstreamUnavailable
-from .merge import Slice, losses_suspicious, merge_values
+from .errors import BadResponse, SourceError, UpstreamUnavailable
+from .merge import Slice, conflicting, losses_suspicious, merge_values
 from .names import RIKET
 from .resolve import Resolved, catalogue_tables, resolve, resolve_scb
 from .sources import Batch, Scope, Source
@@ -197,8 +197,17 @@ class Harvest:
         log.info("fetch failed for %s; their stored values are kept: %s", series, exc)
 
     def _merge_batch(self, source: Source, batch: Batch, scope: Scope, tables: list[pa.Table]) -> None:
-        self.batches_ok += 1
         incoming = (pa.concat_tables(tables) if tables else schema.ROWS.empty_table()).to_pandas()
+        clash = conflicting(incoming)
+        if len(clash):  # each page was well formed (the client checks that); together they contradict
+            r = clash.iloc[0]
+            self._batch_failed(batch, BadResponse(
+                f"{source.label} sent {len(clash)} rows that contradict each other on different pages of one "
+                f"answer (e.g. {r.kpi} {r.municipality_id} {r.period} {r.gender}); the answer is refused and "
+                "forgotten"))
+            source.forget(batch)
+            return
+        self.batches_ok += 1
         complete = Slice(scope.areas, scope.years) if batch.complete else None
         for series, rows in _split_by_series(incoming, batch.series):
             # Nothing changed since the last harvest (the nightly common case): no file to read.

@@ -50,6 +50,13 @@ class MergeResult:
         return bool(self.added or self.changed or self.removed)
 
 
+def conflicting(incoming: pd.DataFrame) -> pd.DataFrame:
+    """Rows of one answer that share a key with another row of it but not its content: two pages that
+    disagree about one value. The merge would keep the last one silently; neither can be trusted."""
+    repeated = incoming[incoming.duplicated(KEY, keep=False)].drop_duplicates()
+    return repeated[repeated.duplicated(KEY, keep=False)]
+
+
 def losses_suspicious(result: MergeResult, stored: pd.DataFrame) -> bool:
     """True when the merge would remove or empty more than the share a real revision plausibly does."""
     have = int(stored["value"].notna().sum()) if len(stored) else 0

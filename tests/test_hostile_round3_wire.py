@@ -100,3 +100,25 @@ def test_headers_trickled_one_byte_at_a_time_end_the_run_at_the_deadline(small_f
     assert result.code == ExitCode.UPSTREAM, result.err
     assert "no headers after 2 s" in result.err
     assert time.monotonic() - started < 12
+
+
+def test_pages_that_contradict_each_other_store_nothing_and_are_forgotten(harvester, tmp_path: Path) -> None:
+    """Item 9 across pages: one item per page, each page well formed, but every page claims the same key
+    with another value; the merge once kept the last page's silently."""
+    from tests.conftest import small_data
+    from tests.fake_kolada import FakeKolada
+
+    with FakeKolada(small_data(), per_page_cap=1) as fake:
+        args, out = fetch_args(fake, tmp_path)
+        assert (first := harvester(*args)).code == ExitCode.OK, first.err
+        fake.data.set_value("N35001", "0484", 2022, "T", 4242.0)
+        before = snapshot(out, skip=("runs.parquet",))
+        fake.add_fault("rewrite", match="/data/", times=None, old=rb'"period":\d{4},"municipality":"\d{4}"',
+                       new=b'"period":2020,"municipality":"0484"')
+        result = harvester(*args, "--refresh")
+        assert result.code != ExitCode.OK and "contradict each other on different pages" in result.err, result.err
+        assert snapshot(out, skip=("runs.parquet",)) == before
+        fake.clear_faults()
+        again = harvester(*args)
+        assert again.code == ExitCode.OK, again.err
+        assert stored(out, 2022) == 4242.0 and stored(out, 2020) == 1301.0

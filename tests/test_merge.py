@@ -6,7 +6,7 @@ import math
 import pandas as pd
 
 from harvester import schema
-from harvester.merge import merge_values
+from harvester.merge import conflicting, merge_values
 from harvester.schema import to_arrow
 
 T0 = pd.Timestamp("2026-01-01T03:00:00", tz="UTC")
@@ -87,3 +87,11 @@ def test_genders_are_separate_keys_and_output_is_sorted() -> None:
 def test_first_harvest_ignores_tombstones_of_values_never_stored() -> None:
     result = merge_values(stored([]), incoming([("0484", 2022, "T", 1.0, False), ("0484", 2021, "T", None, True)]), T1, "r")
     assert list(result.values["period"]) == [2022] and result.added == 1 and result.revisions.empty
+
+
+def test_rows_that_share_a_key_but_not_a_value_are_conflicting_and_identical_repeats_are_not() -> None:
+    rows = pd.DataFrame({"kpi": ["N1"] * 4, "municipality_id": ["0484", "0484", "0180", "0180"],
+                         "period": [2020] * 4, "gender": ["T"] * 4, "value": [1.0, 2.0, 5.0, 5.0]})
+    clash = conflicting(rows)
+    assert list(clash["municipality_id"]) == ["0484", "0484"] and list(clash["value"]) == [1.0, 2.0]
+    assert conflicting(rows.iloc[2:]).empty
