@@ -122,6 +122,7 @@ class Harvest:
             scb = ScbSource(self.scb, scb_series)
             self.sources.append(scb)
             self._harvest(scb, Scope(tuple(s.id for s in scb_series), resolved.areas, years), resolved)
+            scb_series = list(scb.series.values())  # as checked against the metadata the fetch ended with
         if self.batches_ok or not self.batches:
             self._stage_catalogue(resolved, scb_series, files)
         self._finish()

@@ -48,7 +48,7 @@ direction = "lower"
 
 
 def scb_config(tmp_path: Path, extra: str = SCB_INDICATORS, **kw) -> Path:  # type: ignore[no-untyped-def]
-    path = write_config(tmp_path / "mixed.toml", home="1981", year_from=2015, year_to=2023, **kw)
+    path = write_config(tmp_path / "mixed.toml", **{"home": "1981", "year_from": 2015, "year_to": 2023, **kw})
     path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     return path
 
@@ -268,3 +268,31 @@ def test_unknown_table_suggests_what_the_table_search_finds(small_fake: FakeKola
     line = run.err.strip().splitlines()[-1]
     assert f"{config}:" in line and "indicator 'folkmangd': SCB has no table TAB683" in line
     assert "(the table search for 'Folkmängd' finds: TAB638 Folkmängden efter region" in line
+
+
+def test_metadata_that_changed_without_a_new_stamp_is_asked_again_past_the_cache(
+        small_fake: FakeKolada, scb_fake: FakeScb, tmp_path: Path, harvester) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18 item 30: SCB withdraws the preliminary 2024 without moving `updated`. Our cached metadata
+    still lists 2024, so the first data request names a code the table no longer has; the run asks for the
+    metadata once more, past the cache, and fetches what the table has instead of giving up with exit 5."""
+    out = tmp_path / "out"
+    args = ("--output", str(out), *urls(small_fake, scb_fake))
+    first = harvester("fetch", "--config", str(scb_config(tmp_path)), *args)
+    assert first.code == 0, first.err  # 2015–2023 stored, TAB638's metadata (listing 2024) cached
+    scb_fake.drop_period("TAB638", "2024")
+    scb_fake.clear_log()
+    wider = scb_config(tmp_path, year_to=2024)  # 2024 is now in the scope: the series is fetched again
+    second = harvester("fetch", "--config", str(wider), *args)
+    assert second.code == 0, second.err
+    metadata_calls = [r for r in scb_fake.log if r.path == "/api/v2/tables/TAB638/metadata"]
+    assert [r.status for r in metadata_calls] == [200]  # the fresh read (the first one came from the cache)
+    refused = [r for r in data_calls(scb_fake) if "TAB638" in r.path and r.status == 400]
+    assert refused and all("2024" in r.query for r in refused)
+    later = [r for r in data_calls(scb_fake) if "TAB638" in r.path and r.status == 200]
+    assert later and not any("2024" in r.query for r in later)
+    stored = pd.read_parquet(out / "values" / f"{POPULATION}.parquet")
+    assert 2023 in set(stored["period"]) and 2024 not in set(stored["period"])
+    scb_fake.clear_log()  # the cache now holds the fresh metadata: the next night asks nothing twice
+    third = harvester("fetch", "--config", str(wider), *args)
+    assert third.code == 3, third.err
+    assert not [r for r in scb_fake.log if r.path.endswith("/metadata") or r.path.endswith("/data")]

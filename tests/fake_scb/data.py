@@ -144,7 +144,7 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 class ScbData:
-    """The recorded bodies plus value generation; mutable only through set_updated/set_value."""
+    """The recorded bodies plus value generation; mutable only through set_updated/set_value/drop_period."""
 
     def __init__(self, path: Path) -> None:
         self.path = require_shared(path)
@@ -212,6 +212,19 @@ class ScbData:
             self._entries[table]["updated"] = iso_timestamp
             if table in self.metadata:
                 self.metadata[table]["updated"] = iso_timestamp
+
+    def drop_period(self, table: str, code: str) -> None:
+        """Simulate SCB withdrawing a period (a preliminary year) without moving the table's `updated`
+        stamp: metadata, /tables and data no longer know the code, while a client's cached metadata does."""
+        with self._lock:
+            meta = self.metadata[table]
+            time = meta["role"]["time"][0]
+            category = meta["dimension"][time]["category"]
+            kept = [c for c in category["index"] if c != code]
+            category["index"] = {c: i for i, c in enumerate(kept)}
+            category["label"] = {c: category["label"][c] for c in kept}
+            meta["size"][meta["id"].index(time)] = len(kept)
+            self._entries[table]["firstPeriod"], self._entries[table]["lastPeriod"] = kept[0], kept[-1]
 
     def set_value(self, table: str, codes: Mapping[str, str], value: float | None) -> None:
         """Override one cell; `codes` names every variable the answer keeps (left-out ones are eliminated)."""

@@ -419,7 +419,7 @@ class FakeScb(FakeHttpServer[LoggedRequest]):
     """The fake PxWebApi 2.0 in a background thread; a context manager so a test can never leak it.
 
     Knobs: `max_cells`, `max_calls`/`time_window` (what /config says and what is enforced), `latency`, and
-    `now` (the clock `pastDays` counts back from). Mutations: `set_updated`, `set_value`. Faults: `add_fault`.
+    `now` (the clock `pastDays` counts back from). Mutations: `set_updated`, `set_value`, `drop_period`. Faults: `add_fault`.
     """
 
     fault_options = COMMON_FAULTS
@@ -456,6 +456,9 @@ class FakeScb(FakeHttpServer[LoggedRequest]):
 
     def set_value(self, table: str, codes: Mapping[str, str], value: float | None) -> None:
         self.data.set_value(table, codes, value)
+
+    def drop_period(self, table: str, code: str) -> None:
+        self.data.drop_period(table, code)
 
     def _answer(self, root: str, method: str, target: str, body: bytes, client: str) -> _Reply:
         if len(root) + len(target) > MAX_URL:

@@ -53,6 +53,7 @@ class CheckedSeries:
     fixed: tuple[tuple[str, str], ...]  # (variable, code) in the table's spelling
     region: str  # the table's Region variable
     kon: KonChoice
+    gender: str  # the indicator's, checked against the table (again when its metadata is read afresh)
 
     @property
     def id(self) -> str:
@@ -176,7 +177,8 @@ def check_series(spec: ScbSeries, meta: TableMeta, gender: str) -> CheckedSeries
             raise SeriesError(f"{table} needs a code for {variable.code} ({variable.label}) in select, e.g. "
                               f"select = {{ {variable.code} = \"{variable.codes[0]}\" }}; allowed: "
                               f"{variable.allowed(table)}", "select" if spec.select else "table")
-    return CheckedSeries(spec=spec, meta=meta, contents=contents, fixed=tuple(fixed), region=region.code, kon=kon)
+    return CheckedSeries(spec=spec, meta=meta, contents=contents, fixed=tuple(fixed), region=region.code, kon=kon,
+                         gender=gender)
 
 
 def series_rows(checked: list[CheckedSeries], read_at: pd.Timestamp) -> pd.DataFrame:

@@ -118,13 +118,17 @@ class ScbClient(SourceClient):
         """The table's entry (label, periods, `updated`), always asked of the server: a revision must be seen."""
         return self._json(f"tables/{quote(table_id, safe='')}", fresh=True)
 
-    def metadata(self, table_id: str, updated: str | None = None) -> TableMeta:
-        """The table's metadata; asked again past the cache when it is older than the entry's `updated`."""
+    def metadata(self, table_id: str, updated: str | None = None, *, renew: bool = False) -> TableMeta:
+        """The table's metadata. Asked again when the cached copy is older than the entry's `updated`, or
+        when `renew` (the caller found it wanting); the new copy replaces the old one in the cache, so
+        later runs plan from it too."""
         path = f"tables/{quote(table_id, safe='')}/metadata"
-        meta = self._json(path, shape=parse_metadata)
-        if updated and meta.updated != updated:
-            meta = self._json(path, fresh=True, shape=parse_metadata)
-        return meta
+        if not renew:
+            meta: TableMeta = self._json(path, shape=parse_metadata)
+            if not updated or meta.updated == updated:
+                return meta
+        self.transport.forget(f"{self.url(path)}?lang={LANG}")
+        return self._json(path, shape=parse_metadata)
 
     def search(self, words: str = "", past_days: int | None = None) -> Iterator[dict[str, Any]]:
         """Table entries matching `words`, following the answer's `next` links to the end."""

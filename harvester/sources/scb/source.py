@@ -5,6 +5,10 @@ a series remembers that stamp with the areas and years it covered: unchanged and
 request at all; changed (SCB revised or extended the table) → the series' whole slice is fetched
 again and merged as a complete answer, so revisions and withdrawals are recorded as for Kolada.
 The stamp is always read from the server (`ScbClient.table` bypasses the HTTP cache).
+
+SCB sometimes changes a table's metadata without moving the stamp (a preliminary year withdrawn). The
+cached metadata then makes the server refuse a request, or answer cells we did not ask for; before
+giving up, the metadata is read once more past the cache and the series planned again from it.
 """
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import Batch, Scope, covers
+from ...errors import BadResponse, RequestRefused
 from ...transport import RequestStats
-from .catalogue import CheckedSeries
+from .catalogue import CheckedSeries, SeriesError, check_series
 from .client import ScbClient
 from .queries import DataRequest, plan_series
 from .rows import SOURCE, rows_from_cells
@@ -56,6 +61,7 @@ class ScbSource:
         self.base_url = client.base_url
         self.series = {s.id: s for s in series}
         self._read: dict[tuple[str, ...], list[str]] = {}
+        self._reread: set[str] = set()  # tables whose metadata this run has read past the cache
 
     @property
     def stats(self) -> RequestStats:
@@ -90,10 +96,42 @@ class ScbSource:
     def fetch(self, batch: Batch, scope: Scope) -> Iterator[pa.Table]:
         work: SeriesWork = batch.work
         read = self._read.setdefault(batch.series, [])
-        for request in work.requests:
-            cells, url = self.client.data(request.table, request.selection)
+        done = 0
+        while done < len(work.requests):
+            request = work.requests[done]
+            try:
+                cells, url = self.client.data(request.table, request.selection)
+                rows = rows_from_cells(cells, work.series, work.regions, work.periods, url)
+            except (RequestRefused, BadResponse) as exc:
+                afresh = self._afresh(work.series, exc)
+                if afresh is None or done:  # the same metadata, or pages of the old plan already delivered
+                    raise
+                work = self.work(afresh, scope)
+                continue
             read.append(url)
-            yield rows_from_cells(cells, work.series, work.regions, work.periods, url)
+            done += 1
+            yield rows
+
+    def _afresh(self, series: CheckedSeries, exc: Exception) -> CheckedSeries | None:
+        """The series checked against its table's metadata read past the cache (once per table and run),
+        or None when that metadata is the one the plan used. The fresh copy replaces the cached one, so
+        the next run plans from it even when this one gives up."""
+        table = series.meta.id or series.spec.table
+        if table in self._reread:
+            return None
+        self._reread.add(table)
+        meta = self.client.metadata(table, renew=True)
+        if meta == series.meta:
+            return None
+        try:
+            checked = check_series(series.spec, meta, series.gender)
+        except SeriesError as gone:
+            raise BadResponse(f"{table}'s metadata changed without a new `updated` stamp and no longer fits the "
+                              f"config: {gone}") from exc
+        log.warning("%s: %s's metadata changed without a new `updated` stamp (%s); planned again from it",
+                    series.id, table, exc)
+        self.series[series.id] = checked
+        return checked
 
     def forget(self, batch: Batch) -> None:
         self.client.forget(self._read.pop(batch.series, []))
