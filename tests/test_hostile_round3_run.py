@@ -52,23 +52,26 @@ def test_a_signal_stops_the_run_cleanly_with_a_documented_code(small_fake, tmp_p
 
 
 def test_run_holds_one_lock_from_fetch_to_compare(small_fake, tmp_path) -> None:
-    """Item 6: a competitor polling the lock throughout a `run` never gets it between fetch and compare."""
+    """Item 6: a competitor queued on the lock while `run` holds it gets it only when the run is over.
+
+    The competitor waits in a blocking `flock`, so the kernel hands it the lock the moment the run lets
+    go; a run that let go between fetch and compare would find it taken and exit 6 without documents."""
     args, out = _args(small_fake, tmp_path, "run")
-    got, stop = [], threading.Event()
+    got: list[bool] = []  # per acquisition: were the documents already written?
+    stop = threading.Event()
 
     def compete() -> None:
-        while not (out / "runs.parquet").exists() and not stop.is_set():  # the run holds the lock by now
-            time.sleep(0.001)
-        fd = os.open(out / ".lock", os.O_RDWR)
+        lock = out / ".lock"
+        while not stop.is_set() and not (lock.exists() and lock.stat().st_size):  # the run holds the lock now
+            time.sleep(0.0005)
+        if stop.is_set():
+            return
+        fd = os.open(lock, os.O_RDWR)
         try:
-            while not stop.is_set():
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue
-                if not (out / "report.docx").exists():
-                    got.append(time.monotonic())  # between the committed fetch and the compare
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # blocks until the run lets go
+            got.append((out / "report.docx").exists())
+            time.sleep(0.3)  # hold it: a run that let go too early cannot take it back
+            fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
 
@@ -79,8 +82,9 @@ def test_run_holds_one_lock_from_fetch_to_compare(small_fake, tmp_path) -> None:
     finally:
         stop.set()
         competitor.join()
+    assert got == [True], "the competitor got the lock before the documents were written"
     assert result.returncode == ExitCode.OK, result.stderr
-    assert not got and (out / "report.docx").exists()
+    assert (out / "report.docx").exists()
 
 
 def test_nobody_listening_leaves_no_fresh_output_folder(harvester, tmp_path) -> None:
