@@ -1,4 +1,4 @@
-"""Harvest Kolada and SCB series into Parquet and build benchmark tables for municipal plans.
+"""Harvest Kolada, SCB and the author's own series into Parquet and build benchmark tables for municipal plans.
 
 Command line: parse arguments, set up logging, wire the rooms together, map outcomes to exit codes.
 
@@ -14,20 +14,21 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from . import __version__, httpcache, store
-from .config import DEFAULT_API_URL, DEFAULT_SCB_API_URL, Config, ConfigError, SourceSettings, choose_url, load_config
+from .config import Config, ConfigError, SourceSettings, choose_url, load_config
 from .coverage import warn_empty
 from .errors import SourceError, Unreachable, UpstreamUnavailable
 from .exitcodes import ExitCode
 from .lock import LockHeld, run_lock
 from .signals import stop_cleanly_on_signals
 from .names import NotFound
-from .sources.kolada.client import KoladaClient
-from .sources.scb.client import ScbClient
+from .sources import DataSource
+from .sources.registry import CATALOGUE, NETWORKED, SOURCES
 from .stdio import robust_stdio
 from .transport import Limits
 from .wording import counted
@@ -74,20 +75,25 @@ def _cache(config: Config | None, args: argparse.Namespace) -> Path | None:
     return None if args.no_cache else Path(args.cache or source.cache or default_cache_path())
 
 
-def _client(config: Config | None, args: argparse.Namespace, lookup: SourceSettings | None = None) -> KoladaClient:
-    """The Kolada client of a command; without a config (the lookups) an interactive one that gives up soon."""
-    source = config.source if config else (lookup or SourceSettings())
-    api_url = choose_url("--api-url", args.api_url, "KOLADA_API_URL", source.api_url)
-    return KoladaClient(api_url, cache_path=_cache(config, args), refresh=getattr(args, "refresh", False),
-                        rate=source.rate, limits=_limits(config, source))
+def _url_option(kind: DataSource) -> str:
+    """The attribute argparse gives the source's `--…-api-url` option."""
+    assert kind.network is not None
+    return kind.network.option.lstrip("-").replace("-", "_")
 
 
-def _scb_client(config: Config | None, args: argparse.Namespace, lookup: SourceSettings | None = None) -> ScbClient:
-    """The SCB client of a command (its rate comes from SCB's /config, not from [source] rate)."""
+def _given_urls(args: argparse.Namespace) -> dict[str, str | None]:
+    return {kind.name: getattr(args, _url_option(kind), None) for kind in NETWORKED}
+
+
+def _connect(kind: DataSource, config: Config | None, args: argparse.Namespace,
+             lookup: SourceSettings | None = None) -> ContextManager[Any]:
+    """The client of `kind` for a command; without a config (the lookups) an interactive one that gives up soon."""
+    assert kind.network is not None
     source = config.source if config else (lookup or SourceSettings())
-    api_url = choose_url("--scb-api-url", args.scb_api_url, "SCB_API_URL", source.scb_api_url)
-    return ScbClient(api_url, cache_path=_cache(config, args), refresh=getattr(args, "refresh", False),
-                     limits=_limits(config, source))
+    url = choose_url(kind.network.option, getattr(args, _url_option(kind), None), kind.network.env,
+                     source.urls[kind.name])
+    return kind.network.connect(url, cache_path=_cache(config, args), refresh=getattr(args, "refresh", False),
+                                rate=source.rate, limits=_limits(config, source))
 
 
 OUTPUT_ROOT = Path("output")
@@ -120,7 +126,7 @@ def _undo_output(root: Path, created: bool) -> None:
 def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
     from .harvest import harvest
 
-    config = load_config(args.config).with_api_url(args.api_url, args.scb_api_url)
+    config = load_config(args.config).with_urls(_given_urls(args))
     root = output_root(args)
     created = _prepare_output(root)
     try:
@@ -128,8 +134,9 @@ def cmd_fetch(args: argparse.Namespace, *, compare_after: bool = False) -> int:
             for line in store.recover(root):
                 log.warning("%s", line)
             show = sys.stderr.isatty() and not args.quiet
-            with _client(config, args) as client, _scb_client(config, args) as scb:
-                result = harvest(config, root, client, scb=scb, refresh=args.refresh,
+            with ExitStack() as stack:
+                clients = {kind.name: stack.enter_context(_connect(kind, config, args)) for kind in NETWORKED}
+                result = harvest(config, root, clients, refresh=args.refresh,
                                  accept_removals=args.accept_removals, show_progress=show,
                                  command="run" if compare_after else "fetch")
             code = _report_harvest(result)
@@ -237,7 +244,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     method, line, what = SEARCHES[args.command]
     words = " ".join(args.words)
-    with _client(None, args, _lookup_source(args)) as client:
+    with _connect(CATALOGUE, None, args, _lookup_source(args)) as client:
         found = lookup(words, getattr(client, method)())
     return _print_found([line(item) for item in found], f"no {what} has the id or a title containing {words!r}")
 
@@ -256,7 +263,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
     from .names import match_municipality
     from .resolve import groups_for
 
-    with _client(None, args, _lookup_source(args)) as client:
+    with _connect(CATALOGUE, None, args, _lookup_source(args)) as client:
         municipalities = client.municipalities()
         home = match_municipality(args.municipality, municipalities)
         title = next(str(m["title"]) for m in municipalities if str(m["id"]) == home)
@@ -270,49 +277,16 @@ def cmd_similar(args: argparse.Namespace) -> int:
     """`harvester similar HOME`: the computed similar kommuner, fetched through the dataset like `fetch`."""
     from .similar_cli import recipe_of, run_similar
 
-    config = load_config(args.config).with_api_url(args.api_url) if args.config else None
+    config = load_config(args.config).with_urls(_given_urls(args)) if args.config else None
     recipe, where = recipe_of(args, config)  # a bad recipe costs nothing: checked before any request or file
     root = Path(args.output) if args.output else output_root(args) if config else OUTPUT_ROOT / "similar"
     created = _prepare_output(root)
     try:
-        with run_lock(root), _client(config, args) as client:
+        with run_lock(root), _connect(CATALOGUE, config, args) as client:
             return run_similar(args, client, root, recipe, where, config)
     except (ConfigError, NotFound, OSError):
         _undo_output(root, created)
         raise
-
-
-def cmd_scb_search(args: argparse.Namespace) -> int:
-    """`harvester scb search WORDS`: SCB's table search."""
-    from itertools import islice
-
-    from .sources.scb.describe import table_line
-
-    words = " ".join(args.words)
-    with _scb_client(None, args, _lookup_source(args)) as client:
-        found = list(islice(client.search(words), args.limit))
-    return _print_found([table_line(entry) for entry in found], f"no SCB table matches {words!r}")
-
-
-def cmd_scb_show(args: argparse.Namespace) -> int:
-    """`harvester scb show TABLE`: variables, codes and contents with units, as a config needs them."""
-    from .errors import RequestRefused
-    from .resolve import suggest_tables
-    from .sources.scb.client import refused_table
-    from .sources.scb.describe import show_lines
-
-    table = args.table.strip().upper()
-    with _scb_client(None, args, _lookup_source(args)) as client:
-        try:
-            entry = client.table(table)
-        except RequestRefused as exc:
-            if refused_table(exc):
-                raise ConfigError(f"SCB has no table {table}{suggest_tables(client, table)}") from None
-            raise
-        meta = client.metadata(table, str(entry.get("updated") or ""))
-    for line in show_lines(meta, args.all):
-        print(line)
-    return ExitCode.OK
 
 
 def _date(text: str) -> date:
@@ -330,17 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (for cron)")
     common.add_argument("-v", "--verbose", action="store_true", help="log every request")
-    kolada_net = argparse.ArgumentParser(add_help=False)  # each command lists only the sources it asks
-    kolada_net.add_argument("--api-url", help=f"Kolada v3 base URL; wins over KOLADA_API_URL, which wins over "
-                                              f"[source] api_url (default {DEFAULT_API_URL})")
-    scb_net = argparse.ArgumentParser(add_help=False)
-    scb_net.add_argument("--scb-api-url", help=f"SCB PxWebApi 2.0 base URL; wins over SCB_API_URL, which wins over "
-                                               f"[source.scb] api_url (default {DEFAULT_SCB_API_URL})")
+    nets = {kind.name: _url_parser(kind) for kind in NETWORKED}  # each command lists only the sources it asks
+    every_net, catalogue_net = list(nets.values()), nets[CATALOGUE.name]
     net = argparse.ArgumentParser(add_help=False)
     net.add_argument("--cache", help=f"HTTP cache file (default {default_cache_path()})")
     net.add_argument("--no-cache", action="store_true", help="do not read or write the HTTP cache")
     lookup_cfg = argparse.ArgumentParser(add_help=False)
-    lookup_cfg.add_argument("--config", help="ask the sources this config names ([source] api_url, [source.scb] api_url)")
+    lookup_cfg.add_argument("--config", help="ask the sources this config names (" + ", ".join(
+        f"[{kind.network.section}] api_url" for kind in NETWORKED if kind.network) + ")")
     out = argparse.ArgumentParser(add_help=False)
     out.add_argument("--output", help=f"dataset root (default: {OUTPUT_ROOT}/<config file name without .toml>, "
                                       f"so two configs never share one; {OUTPUT_ROOT} without a config)")
@@ -361,14 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="rewrite every table, chart and document, even those whose inputs did not change")
 
     commands: list[tuple[str, Callable[[argparse.Namespace], int], list[argparse.ArgumentParser], str]] = [
-        ("fetch", cmd_fetch, [common, cfg, kolada_net, scb_net, net, out, fetch_opts],
+        ("fetch", cmd_fetch, [common, cfg, *every_net, net, out, fetch_opts],
          "harvest the configured KPIs into the dataset"),
         ("compare", cmd_compare, [common, cfg, out, cmp_opts], "benchmark tables and charts from the dataset"),
-        ("run", cmd_run, [common, cfg, kolada_net, scb_net, net, out, fetch_opts, cmp_opts],
+        ("run", cmd_run, [common, cfg, *every_net, net, out, fetch_opts, cmp_opts],
          "fetch, then compare (the nightly job)"),
         ("status", cmd_status, [common, out], "last run, dataset size, newest periods, next publications"),
         ("changes", cmd_changes, [common, out], "values Kolada revised or withdrew"),
-        ("groups", cmd_groups, [common, lookup_cfg, kolada_net, net], "the comparison groups a municipality belongs to"),
+        ("groups", cmd_groups, [common, lookup_cfg, catalogue_net, net], "the comparison groups a municipality belongs to"),
     ]
     for name, func, parents, help_text in commands:
         p = sub.add_parser(name, parents=parents, help=help_text, description=help_text)
@@ -384,27 +355,27 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("kpi", "search KPIs by id or title words"), ("municipality", "search municipalities by id or name")):
         p = sub.add_parser(name, help=help_text)
         inner = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-        s = inner.add_parser("search", parents=[common, lookup_cfg, kolada_net, net], help=help_text,
+        s = inner.add_parser("search", parents=[common, lookup_cfg, catalogue_net, net], help=help_text,
                              description=f"{help_text}: an id, or words of the title (case and å/ä/ö do not matter)")
         s.add_argument("words", nargs="+", help="an id (N35001, 0484) or words of the title, e.g. missbruk vuxna")
         s.set_defaults(func=cmd_search)
     from .similar_cli import add_similar_parser
 
-    add_similar_parser(sub, [common, kolada_net, net, out], cmd_similar)
-    scb = sub.add_parser("scb", help="find SCB tables and their codes for an SCB indicator",
-                         description="Find SCB tables (search) and the codes an indicator needs (show).")
-    scb_actions = scb.add_subparsers(dest="action", required=True, metavar="ACTION")
-    s = scb_actions.add_parser("search", parents=[common, lookup_cfg, scb_net, net], help="search SCB's tables by words",
-                               description="Search SCB's tables: id, label, first–last period, last update.")
-    s.add_argument("words", nargs="+", help="words of the table label, or a table id")
-    s.add_argument("--limit", type=int, default=40, help="at most this many tables (default 40)")
-    s.set_defaults(func=cmd_scb_search)
-    s = scb_actions.add_parser("show", parents=[common, lookup_cfg, scb_net, net], help="variables, codes and contents of a table",
-                               description="A table's variables and codes: what select must fix, what may be left "
-                                           "out, and the contents codes with units.")
-    s.add_argument("table", help="table id, e.g. TAB6260")
-    s.add_argument("--all", action="store_true", help="list every code, including regions and periods")
-    s.set_defaults(func=cmd_scb_show)
+    add_similar_parser(sub, [common, catalogue_net, net, out], cmd_similar)
+    for kind in SOURCES:  # a source's own lookups (`harvester scb search`), with the options they need
+        if kind.commands is not None:
+            kind.commands(sub, [common, lookup_cfg, *([nets[kind.name]] if kind.name in nets else []), net],
+                          lambda args, kind=kind: _connect(kind, None, args, _lookup_source(args)), _print_found)
+    return parser
+
+
+def _url_parser(kind: DataSource) -> argparse.ArgumentParser:
+    """The `--…-api-url` option of one networked source, with the precedence `choose_url` keeps."""
+    assert kind.network is not None
+    net = kind.network
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(net.option, help=f"{net.what} base URL; wins over {net.env}, which wins over "
+                                         f"[{net.section}] api_url (default {net.default})")
     return parser
 
 

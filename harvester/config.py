@@ -1,8 +1,10 @@
 """Load and validate `config/kpis.toml`.
 
 A plan author edits this file by hand, so every error names the file, the line and the key, says
-what is allowed, and suggests the nearest valid word. Nothing here talks to Kolada: names of
-municipalities and KPI ids are checked against Kolada later, in `resolve`.
+what is allowed, and suggests the nearest valid word. Nothing here talks to a source: names of
+municipalities, KPI ids and tables are checked against the sources later, before anything is fetched.
+What each source adds to an indicator (`kpi`; `table`, `contents`; `path`) is parsed by the source
+itself (`sources.registry`); this module owns the keys every indicator shares.
 """
 from __future__ import annotations
 
@@ -22,43 +24,41 @@ from .configfile import read_config_text
 from .errors import ConfigError
 from .names import GENDERS
 from .similar_spec import parse_similar
-from .sources.file.spec import KEYS as FILE_KEYS, FileSeries, SpecError, file_series
-from .sources.scb.series import ScbSeries
+from .sources import IndicatorKeys, SeriesSpec, SpecError
+from .sources.registry import BY_NAME, CATALOGUE, DEFAULT, NAMES, NETWORKED
 from .urlcheck import url_problem
 
-DEFAULT_API_URL = "https://api.kolada.se/v3"
-DEFAULT_SCB_API_URL = "https://statistikdatabasen.scb.se/api/v2"
-SOURCES = ("kolada", "scb", "file")  # an indicator's `source`; a ratio has none of its own
-SCB_TABLE = re.compile(r"^TAB\d+$", re.IGNORECASE)
 DIRECTIONS = ("lower", "higher", "none")
-KPI_ID = re.compile(r"^[NU]\d{5}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EARLIEST_YEAR = 1950  # plausibility only: each source knows where its own series start
 # Comparison members computed from data, each a key of a comparison table with its parser (comparisons.py).
 MEMBER_KINDS: dict[str, comparisons.MemberParser] = {"similar": parse_similar}
 
+# An indicator's own keys; `fill` names another indicator whose values stand in for years this one lacks.
+INDICATOR_KEYS = {"id", "label", "direction", "target", "gender", "unit", "decimals", "source", "ratio", "comparison",
+                  "rank", "number", "fill"}
+SOURCE_KEYS = {key for s in BY_NAME.values() for key in s.indicator_keys}  # what the sources add
+OWN_SECTIONS = {s.network.section for s in NETWORKED if s.network and s.network.section != "source"}
 KNOWN_KEYS: dict[str, set[str]] = {
     "": {"source", "home", "comparison", "comparisons", "years", "report", "indicator"},
     "source": {"api_url", "cache", "rate", "timeout", "deadline", "max_response_mb", "max_retry_seconds", "backoff",
-               "scb"},
-    "source.scb": {"api_url"},
+               *(section.split(".", 1)[1] for section in OWN_SECTIONS)},
+    **{section: {"api_url"} for section in OWN_SECTIONS},
     "home": {"municipality"},
     "comparison": comparisons.set_keys(MEMBER_KINDS),
     "years": {"from", "to"},
     "report": {"revised_since", "years", "as_of"},
-    "indicator": {"id", "label", "kpi", "direction", "target", "gender", "unit", "decimals", "source", "table",
-                  "contents", "select", "month", "ratio", "comparison", "rank", "number"},
+    "indicator": INDICATOR_KEYS | SOURCE_KEYS,
     "target": {"value", "year", "text"},
     "ratio": {"numerator", "denominator", "scale"},
 }
-KNOWN_KEYS["indicator"] |= {"fill", *FILE_KEYS}  # fill: years its own source lacks, from another indicator
 
 
 def checked_url(url: str, origin: str) -> str:
     """`url` without a trailing slash if it is an http(s) URL with a host; else a ConfigError naming `origin`."""
     problem = url_problem(url.strip())
     if problem:
-        raise ConfigError(f"{origin}: {url!r} is not an API URL ({problem}; e.g. {DEFAULT_API_URL})")
+        raise ConfigError(f"{origin}: {url!r} is not an API URL ({problem}; e.g. {CATALOGUE.network.default})")
     return url.strip().rstrip("/")
 
 
@@ -107,8 +107,8 @@ class Ratio:
 
 @dataclass(frozen=True)
 class Indicator:
-    """One plan indicator. `kpi` is the series it reads: a Kolada KPI id, an SCB series id
-    (`ScbSeries.id`), or for a ratio `ratio_<id>`, computed at compare time and never stored."""
+    """One plan indicator. `kpi` is the id of the series it reads (the dataset's `kpi` column):
+    `series.id` of its source's spec, or for a ratio `ratio_<id>`, computed at compare time and never stored."""
 
     id: str
     label: str
@@ -118,22 +118,20 @@ class Indicator:
     gender: str = "T"
     unit: str | None = None
     decimals: int | None = None
-    source: str = "kolada"  # kolada | scb | file | ratio
-    scb: ScbSeries | None = None
+    source: str = DEFAULT.name  # a name in `sources.registry`, or "ratio"
+    series: SeriesSpec | None = None  # what its source parsed from the indicator's keys
     ratio: Ratio | None = None
     comparison: str = DEFAULT_COMPARISON  # the key of the comparison set it is compared with
     rank: bool = False  # `rank = true`: rank a count that grows with population all the same
-    file: FileSeries | None = None
     fill: str | None = None  # another indicator whose values stand in for years this one lacks
     number: str | None = None  # the plan's own number ("3 b"), shown before the label
 
     @property
     def reference(self) -> str:
-        """How tables cite the figure: the KPI id, the SCB table and contents code, or "kvot"."""
-        if self.scb is not None:
-            return f"SCB {self.scb.table} {self.scb.contents}"
-        if self.file is not None:
-            return f"egen statistik, {self.file.path}"
+        """How tables cite the figure: as its source names the series (the KPI id, the SCB table and
+        contents code, the file), or "kvot"."""
+        if self.series is not None:
+            return self.series.reference
         return "kvot" if self.ratio is not None else self.kpi
 
 
@@ -150,9 +148,15 @@ SOURCE_NUMBERS: dict[str, tuple[float, float, float]] = {
 MAX_INDICATOR_ID = 64  # it names files; every file system takes this much
 
 
+def _default_urls() -> dict[str, str]:
+    return {s.name: s.network.default for s in NETWORKED if s.network}
+
+
 @dataclass(frozen=True)
 class SourceSettings:
-    api_url: str = DEFAULT_API_URL
+    """[source] and its per-source tables; the numbers apply to every networked source."""
+
+    urls: dict[str, str] = field(default_factory=_default_urls)  # source name → API URL
     cache: Path | None = None
     rate: float = SOURCE_NUMBERS["rate"][0]
     timeout: float = SOURCE_NUMBERS["timeout"][0]
@@ -160,7 +164,6 @@ class SourceSettings:
     max_response_mb: float = SOURCE_NUMBERS["max_response_mb"][0]
     max_retry_seconds: float = SOURCE_NUMBERS["max_retry_seconds"][0]
     backoff: float = SOURCE_NUMBERS["backoff"][0]
-    scb_api_url: str = DEFAULT_SCB_API_URL  # [source.scb] api_url; the numbers above apply to every source
 
     @property
     def max_response_bytes(self) -> int:
@@ -201,12 +204,11 @@ class Config:
 
     @property
     def kpis(self) -> list[str]:
-        """Distinct Kolada KPI ids in the order the indicators name them."""
-        return list(dict.fromkeys(ind.kpi for ind in self.indicators if ind.source == "kolada"))
+        """Distinct ids of the catalogue's own series (Kolada's KPIs) in the order the indicators name them."""
+        return list(dict.fromkeys(ind.kpi for ind in self.indicators if ind.source == CATALOGUE.name))
 
-    @property
-    def scb_indicators(self) -> list[Indicator]:
-        return [ind for ind in self.indicators if ind.source == "scb"]
+    def indicators_of(self, source: str) -> list[Indicator]:
+        return [ind for ind in self.indicators if ind.source == source]
 
     @property
     def series(self) -> list[str]:
@@ -216,11 +218,12 @@ class Config:
     def indicator(self, indicator_id: str) -> Indicator:
         return next(ind for ind in self.indicators if ind.id == indicator_id)
 
-    def with_api_url(self, api_url: str | None, scb_api_url: str | None = None) -> "Config":
-        """This config with the URLs the command line or the environment may override (`choose_url`)."""
-        url = choose_url("--api-url", api_url, "KOLADA_API_URL", self.source.api_url)
-        scb = choose_url("--scb-api-url", scb_api_url, "SCB_API_URL", self.source.scb_api_url)
-        return replace(self, source=replace(self.source, api_url=url, scb_api_url=scb))
+    def with_urls(self, given: dict[str, str | None]) -> "Config":
+        """This config with the URLs the command line (`given`, by source name) or the environment may
+        override (`choose_url`)."""
+        urls = {s.name: choose_url(s.network.option, given.get(s.name), s.network.env, self.source.urls[s.name])
+                for s in NETWORKED if s.network}
+        return replace(self, source=replace(self.source, urls=urls))
 
     def years(self, today: dt.date) -> tuple[int, ...]:
         """The configured years; without `to`, up to this year, so new publications are never missed."""
@@ -395,27 +398,26 @@ def _report_years(v: _Validator, raw: Any) -> tuple[int, ...]:
 
 
 def _parse_source(v: _Validator, src: dict[str, Any]) -> SourceSettings:
-    api_url = src.get("api_url", DEFAULT_API_URL)
-    try:
-        api_url = checked_url(api_url if isinstance(api_url, str) else repr(api_url), "[source] api_url")
-    except ConfigError as exc:
-        raise v.fail(str(exc), "source", "api_url") from None
+    urls = {}
+    for s in NETWORKED:
+        assert s.network is not None
+        section = s.network.section
+        table = src if section == "source" else v.table(src, section, section.split(".", 1)[1])
+        url = table.get("api_url", s.network.default)
+        try:
+            urls[s.name] = checked_url(url if isinstance(url, str) else repr(url), f"[{section}] api_url")
+        except ConfigError as exc:
+            raise v.fail(str(exc), section, "api_url") from None
     cache = src.get("cache")
     if cache is not None and (not isinstance(cache, str) or not cache.strip()):
         raise v.fail("[source] cache must be a file path in quotes", "source", "cache")
     if cache is not None and Path(cache).is_dir():
-        raise v.fail(f"[source] cache {cache!r} is a folder; name a file in it, e.g. \"{Path(cache) / 'kolada.sqlite'}\"",
+        raise v.fail(f"[source] cache {cache!r} is a folder; name a file in it, e.g. \"{Path(cache) / 'http-cache.sqlite'}\"",
                      "source", "cache")
     numbers = {}
     for key, (default, low, high) in SOURCE_NUMBERS.items():
         numbers[key] = _number(v, src.get(key, default), f"[source] {key}", low, high, "source", key)
-    scb = v.table(src, "source.scb", "scb")
-    scb_url = scb.get("api_url", DEFAULT_SCB_API_URL)
-    try:
-        scb_url = checked_url(scb_url if isinstance(scb_url, str) else repr(scb_url), "[source.scb] api_url")
-    except ConfigError as exc:
-        raise v.fail(str(exc), "source.scb", "api_url") from None
-    return SourceSettings(api_url=api_url, cache=Path(cache) if cache else None, scb_api_url=scb_url, **numbers)
+    return SourceSettings(urls=urls, cache=Path(cache) if cache else None, **numbers)
 
 
 def _number(v: _Validator, value: Any, what: str, low: float, high: float, table: str, key: str,
@@ -427,9 +429,7 @@ def _number(v: _Validator, value: Any, what: str, low: float, high: float, table
     return float(value)
 
 
-SCB_KEYS = ("table", "contents", "select", "month")
-NEEDED = ('needed: id, label and kpi for Kolada; id, label, source = "scb", table and contents for SCB; '
-          'id, label, source = "file" and path for own figures; or id, label and ratio')
+NEEDED = f"needed: {'; '.join(s.needs for s in BY_NAME.values())}; or id, label and ratio"
 
 
 def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, ComparisonSpec]) -> Indicator:
@@ -481,62 +481,29 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
                   number=number.strip() if number else None)
     if "ratio" in raw:
         return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
-    source = raw.get("source", "kolada")
-    if source not in SOURCES:
-        raise v.fail(f"{name}: source {source!r} is not one of {', '.join(SOURCES)}{_near(str(source), SOURCES)}",
+    source = raw.get("source", DEFAULT.name)
+    if source not in NAMES:
+        raise v.fail(f"{name}: source {source!r} is not one of {', '.join(NAMES)}{_near(str(source), NAMES)}",
                      "indicator", "source", i)
-    if source == "scb":
-        scb = _parse_scb(v, raw, name, i)
-        return Indicator(kpi=scb.id, source="scb", scb=scb, **common)
-    if source == "file":
-        try:
-            spec = file_series(raw, name, ind_id, label, v.path, f"{v.path}:{v.where.line_of('indicator', 'path', i)}")
-        except SpecError as exc:
-            raise v.fail(str(exc), "indicator", exc.key, i) from None
-        return Indicator(kpi=spec.id, source="file", file=spec, **common)
-    if "kpi" not in raw:
-        raise v.fail(f"{name} has no kpi ({NEEDED})", "indicator", None, i)
-    for key in (*SCB_KEYS, *FILE_KEYS):
-        if key in raw:
-            owner, wanted = ("an SCB", "scb") if key in SCB_KEYS else ("a file", "file")
-            raise v.fail(f'{name}: {key} belongs to {owner} indicator; add source = "{wanted}" (and remove kpi) or '
-                         f"remove {key}", "indicator", key, i)
-    kpi = v.string(raw["kpi"], f"{name} kpi", "indicator", "kpi", i).upper()
-    if not KPI_ID.match(kpi):
-        raise v.fail(f"{name}: kpi {raw['kpi']!r} is not a Kolada KPI id (N or U followed by five digits, "
-                     f"e.g. \"N35001\")", "indicator", "kpi", i)
-    return Indicator(kpi=kpi, **common)
-
-
-def _parse_scb(v: _Validator, raw: dict[str, Any], name: str, i: int) -> ScbSeries:
-    example = 'table = "TAB6260", contents = "000004YH"'
-    if "kpi" in raw:
-        raise v.fail(f"{name}: an SCB indicator names table and contents, not kpi (a Kolada id); remove kpi",
-                     "indicator", "kpi", i)
-    for key in ("table", "contents"):
-        if key not in raw:
-            raise v.fail(f"{name}: an SCB indicator needs table and contents, e.g. {example} "
-                         "(find them with `harvester scb search WORDS` and `harvester scb show TABLE`)",
-                         "indicator", "source", i)
-    table = v.string(raw["table"], f"{name} table", "indicator", "table", i)
-    if not SCB_TABLE.match(table):
-        raise v.fail(f"{name}: table {table!r} is not an SCB table id (TAB followed by digits, e.g. \"TAB638\")",
-                     "indicator", "table", i)
-    contents = v.string(raw["contents"], f"{name} contents", "indicator", "contents", i)
-    select = raw.get("select", {})
-    if not isinstance(select, dict) or not all(isinstance(c, str) and c.strip() for c in select.values()):
-        raise v.fail(f'{name}: select must name one code per variable, e.g. select = {{ Alder = "16-64" }}',
-                     "indicator", "select", i)
-    month = raw.get("month")
-    if month is not None and (isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12):
-        raise v.fail(f"{name}: month must be a whole number from 1 to 12, got {month!r}", "indicator", "month", i)
-    fixed = tuple(sorted(((str(k).strip(), c.strip()) for k, c in select.items()), key=lambda kc: kc[0].casefold()))
-    return ScbSeries(table=table.upper(), contents=contents, select=fixed, month=month)
+    kind = BY_NAME[source]
+    keys = IndicatorKeys(raw=raw, name=name, indicator_id=ind_id, label=label, config_path=v.path,
+                         line_of=lambda key: f"{v.path}:{v.where.line_of('indicator', key, i)}")
+    try:
+        series = kind.parse(keys)
+    except SpecError as exc:
+        raise v.fail(f"{exc} ({NEEDED})" if not exc.key else str(exc), "indicator", exc.key or None, i) from None
+    for key in raw:
+        owner = next((s for s in BY_NAME.values() if key in s.indicator_keys and key not in kind.indicator_keys), None)
+        if owner is not None:
+            mine = " and ".join(k for k in kind.indicator_keys if k in raw)
+            raise v.fail(f'{name}: {key} belongs to {owner.indicator_words}; add source = "{owner.name}"'
+                         f"{f' (and remove {mine})' if mine else ''} or remove {key}", "indicator", key, i)
+    return Indicator(kpi=series.id, source=source, series=series, **common)
 
 
 def _parse_ratio(v: _Validator, raw: dict[str, Any], name: str, i: int) -> Ratio:
     example = 'ratio = { numerator = "arbetslosa", denominator = "befolkning-16-64", scale = 1000 }'
-    for key in ("kpi", "source", "fill", *SCB_KEYS, *FILE_KEYS):
+    for key in ("source", "fill", *sorted(SOURCE_KEYS)):
         if key in raw:
             raise v.fail(f"{name}: a ratio is computed from two other indicators; remove {key}",
                          "indicator", key, i)
@@ -563,7 +530,7 @@ def _source_part(v: _Validator, by_id: dict[str, Indicator], ind: Indicator, key
                      f"config{_near(named, [k for k in by_id if k != ind.id])}", "indicator", key, i)
     if other.ratio is not None:
         raise v.fail(f"indicator {ind.id!r}: {key} names {named!r}, which is a ratio itself; name indicators "
-                     "read from Kolada, SCB or a file", "indicator", key, i)
+                     f"read from a source ({', '.join(s.label for s in BY_NAME.values())})", "indicator", key, i)
     return other
 
 

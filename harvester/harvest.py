@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,19 +22,13 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from . import __version__, schema, similar_sets, store
-from .config import Config, ConfigError
+from .config import Config, indicator_place
 from .errors import BadResponse, SourceError, UpstreamUnavailable
 from .merge import Slice, conflicting, losses_suspicious, merge_values
 from .names import RIKET
-from .resolve import Resolved, catalogue_tables, resolve, resolve_scb
-from .sources import Batch, Scope, Source
-from .sources.file.source import FileSource
-from .sources.file.table import FileError
-from .sources.kolada.client import KoladaClient
-from .sources.kolada.source import KoladaSource
-from .sources.scb.catalogue import CheckedSeries
-from .sources.scb.client import ScbClient
-from .sources.scb.source import ScbSource
+from .resolve import Resolved, catalogue_tables, resolve
+from .sources import Batch, DataSource, Scope, Source, Wanted, WantedSeries
+from .sources.registry import CATALOGUE, SOURCES
 from .wording import counted
 
 log = logging.getLogger(__name__)
@@ -60,10 +55,10 @@ def new_run_id(started: pd.Timestamp) -> str:
 class Harvest:
     """State of one run; `run()` drives it. Split in methods so each step reads on its own."""
 
-    def __init__(self, config: Config, root: Path, client: KoladaClient, *, scb: ScbClient | None = None,
-                 refresh: bool = False, accept_removals: bool = False, show_progress: bool = False,
-                 command: str = "fetch") -> None:
-        self.config, self.root, self.client, self.scb = config, Path(root), client, scb
+    def __init__(self, config: Config, root: Path, clients: Mapping[str, Any], *, refresh: bool = False,
+                 accept_removals: bool = False, show_progress: bool = False, command: str = "fetch") -> None:
+        self.config, self.root, self.clients = config, Path(root), clients
+        self.catalogue = clients[CATALOGUE.name]  # municipalities, groups and KPIs: the areas' own source
         self.refresh, self.accept_removals = refresh, accept_removals
         self.show_progress, self.command = show_progress, command
         self.started = pd.Timestamp.now(tz="UTC").floor("us")
@@ -91,79 +86,83 @@ class Harvest:
 
     def _run(self) -> None:
         try:
-            resolved = resolve(self.config, self.client, store.read_table(self.root, "kpis"))
+            resolved = resolve(self.config, self.catalogue, store.read_table(self.root, "kpis"))
         except UpstreamUnavailable as exc:
-            self.result.failures.append(f"could not read Kolada's catalogue: {exc}")
+            self.result.failures.append(f"could not read {CATALOGUE.label}'s catalogue: {exc}")
             self._finish()
             return
         except SourceError as exc:  # a 4xx or a malformed catalogue: still a harvest, so still a `runs` row
-            self.result.failures.append(f"Kolada's catalogue could not be read: {exc}")
+            self.result.failures.append(f"{CATALOGUE.label}'s catalogue could not be read: {exc}")
             self._finish()
             return
         resolved = self._computed_sets(resolved)
-        scb_series = self._resolve_scb()  # a config error here still costs nothing: nothing is fetched yet
         for kpi in resolved.retired:  # partial, not failed: the other KPIs are still worth fetching
-            self.result.failures.append(f"{kpi} is no longer published by Kolada; stored values kept")
+            self.result.failures.append(f"{kpi} is no longer published by {CATALOGUE.label}; stored values kept")
         years = self.config.years(self.started.date())
-        specs = [ind.file for ind in self.config.indicators if ind.file is not None]
-        files = FileSource(specs, resolved.municipalities) if specs else None
-        if files is not None:  # first: a bad row stops the harvest before anything is fetched
-            self.sources.append(files)
-            try:
-                self._harvest(files, Scope(tuple(files.files), resolved.areas, years), resolved)
-            except FileError as exc:  # the author's mistake, as in the config: exit 2, nothing written
-                raise ConfigError(str(exc)) from None
-        kolada = KoladaSource(self.client, resolved.kpis, resolved.municipalities, self.started.date())
-        self.sources.append(kolada)
-        kpis = tuple(k for k in resolved.kpis if k not in self.covered)  # a recipe's KPI is fetched once, above
-        if kpis:
-            self._harvest(kolada, Scope(kpis, resolved.areas, years), resolved)
-        if scb_series and self.scb is not None:
-            scb = ScbSource(self.scb, scb_series)
-            self.sources.append(scb)
-            self._harvest(scb, Scope(tuple(s.id for s in scb_series), resolved.areas, years), resolved)
-            scb_series = list(scb.series.values())  # as checked against the metadata the fetch ended with
+        # Every source checks its series first (a config error costs nothing: nothing is fetched yet), then
+        # plans (the author's files are read and checked then: one bad row, nothing stored), then fetches.
+        prepared = [p for p in (self._prepare(kind, resolved, years) for kind in SOURCES) if p is not None]
+        planned = [(source, scope, self._plan(source, scope)) for source, scope in prepared]
+        for source, scope, batches in planned:
+            if batches is not None:
+                self._fetch(source, scope, batches, resolved)
         if self.batches_ok or not self.batches:
-            self._stage_catalogue(resolved, scb_series, files)
+            self._stage_catalogue(resolved)
         self._finish()
+
+    def _prepare(self, kind: DataSource, resolved: Resolved, years: tuple[int, ...]) -> tuple[Source, Scope] | None:
+        """`kind`'s harvest source and scope, its series checked against it; an unavailable source costs its
+        series only."""
+        mine = self.config.indicators_of(kind.name)
+        skip = self.covered | set(resolved.retired)  # a recipe's KPI is fetched once, by the computed sets' pass
+        series = tuple(dict.fromkeys(ind.kpi for ind in mine if ind.kpi not in skip))
+        if not series:
+            return None
+        if kind.network is not None and kind.name not in self.clients:
+            raise ValueError(f"the config has {kind.label} indicators but the harvest was given no {kind.label} client")
+        wanted = Wanted(series=tuple(WantedSeries(ind.id, ind.label, ind.gender, ind.series) for ind in mine
+                                     if ind.kpi in series),
+                        areas=resolved.areas, municipalities=resolved.municipalities, kpis=resolved.kpis,
+                        today=self.started.date(), place=lambda ind_id, key: indicator_place(self.config, ind_id, key))
+        try:
+            source = kind.prepare(wanted, self.clients.get(kind.name))
+        except SourceError as exc:
+            self.result.failures.append(f"could not read {kind.label}'s tables; {kind.label} series not fetched: {exc}")
+            log.info("%s", self.result.failures[-1])
+            return None
+        self.sources.append(source)
+        return source, Scope(series, resolved.areas, years)
 
     def _computed_sets(self, resolved: Resolved) -> Resolved:
         """Computed comparison sets (docs/similar.md): their KPIs for every kommun first, then their members join."""
-        planned = similar_sets.plan(self.config, self.client, resolved, self.started.date())
+        planned = similar_sets.plan(self.config, self.catalogue, resolved, self.started.date())
         if planned is None:
             return resolved
         self.sources.append(planned.source)
         self.covered = frozenset(planned.scope.series)
-        self._harvest(planned.source, planned.scope, resolved)
+        batches = self._plan(planned.source, planned.scope)
+        if batches is not None:
+            self._fetch(planned.source, planned.scope, batches, resolved)
         values = similar_sets.staged_values(self.txn, self.root, planned.scope.series)
         return similar_sets.with_sets(self.config, resolved, planned, values)
 
-    def _resolve_scb(self) -> list[CheckedSeries]:
-        """The SCB series checked against their tables; an unavailable SCB costs its series only."""
-        if not self.config.scb_indicators:
-            return []
-        if self.scb is None:
-            raise ValueError("the config has SCB indicators but the harvest was given no SCB client")
-        try:
-            return resolve_scb(self.config, self.scb)
-        except SourceError as exc:
-            self.result.failures.append(f"could not read SCB's tables; SCB series not fetched: {exc}")
-            log.info("%s", self.result.failures[-1])
-            return []
-
-    def _harvest(self, source: Source, scope: Scope, resolved: Resolved) -> None:
-        """Plan and fetch one source's scope; a failing batch costs its own series only."""
+    def _plan(self, source: Source, scope: Scope) -> list[Batch] | None:
+        """One source's batches (None when it could not plan: its series keep their values)."""
         try:
             batches = source.plan(scope, self.cursors, self.refresh)
-        except SourceError as exc:  # e.g. SCB's /config unreadable: this source's series keep their values
+        except SourceError as exc:  # e.g. SCB's /config unreadable
             self.result.failures.append(f"{source.label}: could not plan the requests: {exc}")
             log.info("%s", self.result.failures[-1])
-            return
+            return None
         self.batches += len(batches)
         planned = {s for b in batches for s in b.series}
         for series in scope.series:
             if series not in planned and series in self.cursors:  # nothing to ask: checked by the plan itself
                 self.new_cursors[series] = {**self.cursors[series], "checked_at": self.started.isoformat()}
+        return batches
+
+    def _fetch(self, source: Source, scope: Scope, batches: list[Batch], resolved: Resolved) -> None:
+        """Fetch one source's batches; a failing batch costs its own series only."""
         log.info("fetch: %d series × %d areas (home %s %s, %d peers%s) × %d–%d from %s: %s, about %s",
                  len(scope.series), len(scope.areas), resolved.home, resolved.home_title, len(resolved.peers),
                  ", Riket" if RIKET in scope.areas else "", scope.years[0], scope.years[-1],
@@ -237,10 +236,11 @@ class Harvest:
             log.info("%s: %d rows received (%s), %d added, %d changed, %d removed", series, len(rows),
                      "complete" if batch.complete else "changes only", merged.added, merged.changed, merged.removed)
 
-    def _stage_catalogue(self, resolved: Resolved, scb: list[CheckedSeries], files: FileSource | None) -> None:
+    def _stage_catalogue(self, resolved: Resolved) -> None:
         stored = {name: store.read_table(self.root, name) for name in ("kpis", "groups", "series")}
-        described = files.series_rows(self.started) if files is not None else None
-        for name, table in catalogue_tables(resolved, stored, self.started, scb, described).items():
+        described = [rows for rows in (source.described(self.started) for source in self.sources)
+                     if rows is not None and len(rows)]
+        for name, table in catalogue_tables(resolved, stored, self.started, described).items():
             if store.holds(self.root, name, table):
                 continue
             self.txn.stage_table(f"{name}.parquet", table)
@@ -259,9 +259,8 @@ class Harvest:
             self.txn = store.Transaction(self.root, r.run_id)  # a failed run records only itself
         else:
             self._stage_upkeep()
-        clients = [self.client.stats, *([self.scb.stats] if self.scb is not None else [])]
-        r.requests = sum(s.network for s in clients)
-        r.cached = sum(s.cached for s in clients)
+        r.requests = sum(client.stats.network for client in self.clients.values())
+        r.cached = sum(client.stats.cached for client in self.clients.values())
         r.message = r.failures[0] if r.failures else _summary(r)
         self.txn.stage_appended("runs", pd.DataFrame([self._run_row()]))
         if r.outcome != "failed":  # every documented table exists after a successful run, empty where empty
@@ -289,7 +288,7 @@ class Harvest:
         return {
             "run_id": r.run_id, "command": self.command, "started_at": self.started,
             "finished_at": pd.Timestamp.now(tz="UTC").floor("us"),
-            "api_url": ", ".join(dict.fromkeys([self.client.base_url, *(s.base_url for s in self.sources)])),
+            "api_url": ", ".join(dict.fromkeys([self.catalogue.base_url, *(s.base_url for s in self.sources)])),
             "config": str(self.config.path), "requests": r.requests, "cached": r.cached,
             "rows_added": r.added, "rows_changed": r.changed, "rows_removed": r.removed,
             "outcome": r.outcome, "message": r.message, "harvester_version": __version__,
@@ -308,11 +307,12 @@ def _split_by_series(incoming: pd.DataFrame, series: tuple[str, ...]) -> list[tu
     return [(s, groups.get(s, empty)) for s in series]
 
 
-def harvest(config: Config, root: Path, client: KoladaClient, *, scb: ScbClient | None = None, refresh: bool = False,
+def harvest(config: Config, root: Path, clients: Mapping[str, Any], *, refresh: bool = False,
             accept_removals: bool = False, show_progress: bool = False, command: str = "fetch") -> HarvestResult:
     """Fetch everything the config asks for into the dataset under `root` (the caller holds the lock).
 
-    `scb` is needed when the config has SCB indicators; Kolada is always asked (municipalities, groups).
+    `clients` by source name: one for each networked source the config's indicators read, and always
+    the catalogue's (`registry.CATALOGUE`: municipalities and groups).
     """
-    return Harvest(config, root, client, scb=scb, refresh=refresh, accept_removals=accept_removals,
+    return Harvest(config, root, clients, refresh=refresh, accept_removals=accept_removals,
                    show_progress=show_progress, command=command).run()

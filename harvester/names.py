@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 MUNICIPALITY_ID = re.compile(r"^\d{4}$")
 RIKET = "0000"
 GENDERS = ("T", "K", "M")  # total, kvinnor, män: Kolada's codes, and the dataset's for every source
+MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+          "november", "december")  # as documents name a monthly series' month
 
 
 class NotFound(LookupError):

@@ -26,12 +26,13 @@ from .config import Config, Indicator, Target
 from .fill import fill_notes, fill_values
 from .names import RIKET, NotFound, match_municipality
 from .outputfiles import sweep_temporaries, temporary_name
-from .render.document import MONTHS, Document, Origin, build_document, chart_source, build_overview, indicator_title
+from .render.document import Document, Origin, build_document, chart_source, build_overview, indicator_title
 from .render.reach import Reach, reach_words, widen
 from .render.text import plain, spreadsheet_text
 from .render.html import render_html, render_report_html
 from .render.markdown import render_markdown
 from .similar_report import appendices, group_ids
+from .sources.registry import BY_NAME, SOURCES
 
 if TYPE_CHECKING:
     from .render.charts import ChartRenderer
@@ -76,27 +77,6 @@ class Sourced:
     checked: pd.Timestamp | None
 
 
-def _scb_origin(ind: Indicator, described: pd.DataFrame, years: list[int]) -> tuple[Origin, str | None, int | None]:
-    """How an SCB series is cited, and the years its table lacks (from the `series` table)."""
-    spec = ind.scb
-    assert spec is not None
-    fixed = ", ".join([spec.contents, *(f"{var} {code}" for var, code in spec.select)])
-    month = f", {MONTHS[spec.month - 1]}" if spec.month else ""
-    row = described[described["kpi"] == ind.kpi]
-    notes: tuple[str, ...] = ()
-    unit = decimals = None
-    if len(row):
-        r = row.iloc[0]
-        unit = r["unit"] if isinstance(r["unit"], str) else None
-        decimals = None if pd.isna(r["decimals"]) else int(r["decimals"])
-        first, last = str(r["first_period"])[:4], str(r["last_period"])[:4]
-        outside = [y for y in years if not (first.isdigit() and last.isdigit() and int(first) <= y <= int(last))]
-        if outside:
-            notes = (f"SCB:s tabell {spec.table} omfattar {r['first_period']}–{r['last_period']}; "
-                     f"för {', '.join(map(str, outside))} finns inga värden där.",)
-    return Origin(("scb",), f"tabell {spec.table}: {fixed}{month}", notes), unit, decimals
-
-
 def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame, years: list[int],
              checked: dict[str, pd.Timestamp], titles: dict[str, str], as_of: dt.date | None = None) -> Sourced:
     """An indicator's values as stored (Kolada, SCB, a file) or computed from two others (a ratio), filled
@@ -105,12 +85,10 @@ def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame
         return _filled(root, config, ind, described, years, checked, titles, as_of)
     if ind.ratio is None:
         values = store.read_values(root, [ind.kpi]) if as_of is None else store.values_as_of(root, as_of, [ind.kpi])
-        if ind.scb is not None:
-            origin, unit, decimals = _scb_origin(ind, described, years)
-            return Sourced(values, origin, unit, decimals, checked.get(ind.kpi))
-        if ind.file is not None:
-            return Sourced(values, Origin(("file",), f"fil {ind.file.path}"), None, None, checked.get(ind.kpi))
-        return Sourced(values, Origin(("kolada",), f"nyckeltal {ind.kpi}"), None, None, checked.get(ind.kpi))
+        row = described[described["kpi"] == ind.kpi]
+        cited = BY_NAME[ind.source].cite(ind.series, row.iloc[0] if len(row) else None, years)
+        return Sourced(values, Origin((ind.source,), cited.reference, cited.notes), cited.unit, cited.decimals,
+                       checked.get(ind.kpi))
     parts = (config.indicator(ind.ratio.numerator), config.indicator(ind.ratio.denominator))
     both = [_sourced(root, config, part, described, years, checked, titles, as_of) for part in parts]
     result = compare.ratio_values(both[0].values, both[1].values, ind, parts)
@@ -278,7 +256,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
             bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers,
                                       ranking=ranked)
             latest = compare.latest_year(bench)
-            _widen_reach(reach, own, ind, home_id, _month(config, ind))
+            _widen_reach(reach, own, ind, home_id, _months(config, ind))
             places = compare.default_decimals(ind, peers["value"], sourced.decimals)
             revised = (compare.revised_values(revisions, peers, ind, revised_since) if revised_since
                        else revisions.iloc[0:0])
@@ -349,9 +327,10 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
 
 
 def _figures(sources: tuple[str, ...]) -> str:
-    """"Nyckeltal" is Kolada's word; SCB publishes "statistik"; an author's own file has "värden"."""
-    kolada, scb = "kolada" in sources, "scb" in sources
-    return "Nyckeltal och statistik" if kolada and scb else "Nyckeltal" if kolada else "Statistik" if scb else "Värden"
+    """What the figures are called, in each source's word ("nyckeltal" is Kolada's, SCB publishes
+    "statistik"); "Värden" when no source has a word of its own (the author's files)."""
+    nouns = [kind.noun for kind in SOURCES if kind.name in sources and kind.noun]
+    return " och ".join(nouns).capitalize() if nouns else "Värden"
 
 
 def _with_note(doc: Document, note: str) -> Document:
@@ -372,21 +351,22 @@ def _title(home_title: str, comparison: str, reach: Reach, today: dt.date,
                   f"sammanställda {today:%Y-%m-%d}. Medianer, rang och skillnader: egen bearbetning."))
 
 
-def _widen_reach(reach: Reach, values: pd.DataFrame, ind: Indicator, home_id: str, month: int | None) -> None:
+def _widen_reach(reach: Reach, values: pd.DataFrame, ind: Indicator, home_id: str, months: dict[str, int]) -> None:
     """Let `reach` cover the home's values of `ind`, per source of each row: a year filled from the
-    author's file reaches the file's data, not Kolada's; a mixed ratio's row counts for both."""
+    author's file reaches the file's data, not Kolada's; a mixed ratio's row counts for both.
+    `months`: the month standing for the year, per source with a monthly series here."""
     mine = values[(values["kpi"] == ind.kpi) & (values["gender"] == ind.gender)
                   & (values["municipality_id"] == home_id) & values["value"].notna()]
     for source, period in mine.groupby("source")["period"].max().items():
         for name in str(source).split("+"):
-            widen(reach, name, int(period), month if name == "scb" else None)
+            widen(reach, name, int(period), months.get(name))
 
 
-def _month(config: Config, ind: Indicator) -> int | None:
-    """The month whose value stands for the year in a monthly SCB series (or a ratio of one), else None."""
+def _months(config: Config, ind: Indicator) -> dict[str, int]:
+    """Per source, the month whose value stands for the year in a monthly series of `ind` (or of a ratio's part)."""
     parts = [ind] if ind.ratio is None else [config.indicator(ind.ratio.numerator),
                                              config.indicator(ind.ratio.denominator)]
-    return next((p.scb.month for p in parts if p.scb is not None and p.scb.month), None)
+    return {p.source: p.series.month for p in parts if p.series is not None and p.series.month}
 
 
 def _comparison_sets(config: Config, root: Path, municipalities: pd.DataFrame, home_id: str, titles: dict[str, str],

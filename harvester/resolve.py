@@ -1,4 +1,5 @@
-"""Turn the config's names into ids, checked against the sources themselves; keep the catalogue tables.
+"""Turn the config's names into ids, checked against the catalogue (Kolada: `registry.CATALOGUE`); keep the
+catalogue tables. Each source checks its own series (an SCB table's codes, a file's rows) itself.
 
 Resolution happens before anything is fetched or written, so a typo in the config costs one
 clear message and no data. Every refusal carries the closest matches, looked up in the same
@@ -18,13 +19,10 @@ import pyarrow as pa
 from . import schema
 from .comparisons import union
 from .config import Config, ConfigError, indicator_place, place
-from .errors import BadResponse, RequestRefused, SourceError
+from .errors import BadResponse, SourceError
 from .names import RIKET, NotFound, match_municipality, suggest_kpis
 from .sources.kolada.catalogue import kpis_table, municipalities_table
 from .sources.kolada.client import KoladaClient
-from .sources.scb.catalogue import CheckedSeries, SeriesError, check_series, series_rows
-from .sources.scb.client import ScbClient, refused_table
-from .sources.scb.metadata import TableMeta
 
 log = logging.getLogger(__name__)
 
@@ -153,62 +151,10 @@ def _check_genders(config: Config, found: dict[str, dict[str, Any]]) -> None:
                                f'write gender = "T" or remove the gender line')
 
 
-SUGGESTED_TABLES = 5
-
-
-def resolve_scb(config: Config, client: ScbClient) -> list[CheckedSeries]:
-    """Check every SCB indicator against its table's metadata (read fresh when the table was revised).
-
-    Raises ResolveError naming the line, with near matches for an unknown table and the allowed codes
-    for an unknown code; SourceError when SCB cannot be asked.
-    """
-    tables: dict[str, TableMeta] = {}
-    checked: dict[str, CheckedSeries] = {}
-    for ind in config.scb_indicators:
-        assert ind.scb is not None
-        table = ind.scb.table
-        if table not in tables:
-            try:
-                entry = client.table(table)
-            except RequestRefused as exc:
-                if not refused_table(exc):
-                    raise
-                raise ResolveError(f"{indicator_place(config, ind.id, 'table')}: indicator {ind.id!r}: SCB has no table {table}"
-                                   f"{suggest_tables(client, table, ind.label)}") from None
-            tables[table] = client.metadata(table, str(entry.get("updated") or ""))
-        try:
-            series = check_series(ind.scb, tables[table], ind.gender)
-        except SeriesError as exc:
-            raise ResolveError(f"{indicator_place(config, ind.id, exc.key)}: indicator {ind.id!r}: {exc}") from None
-        checked.setdefault(series.id, series)
-    return list(checked.values())
-
-
-def suggest_tables(client: ScbClient, table: str, label: str = "") -> str:
-    """Tables the search finds for the id or the indicator's words (a hint only: its failure is no error)."""
-    words = [table, *sorted((w for w in re.findall(r"\w{5,}", label)), key=len, reverse=True)[:2]]
-    try:
-        for query in words:
-            hits = []
-            for entry in client.search(query):
-                hits.append(entry)
-                if len(hits) == SUGGESTED_TABLES:
-                    break
-            if hits:
-                shown = "; ".join(f"{h.get('id')} {h.get('label')}" for h in hits)
-                return f" (the table search for {query!r} finds: {shown})"
-    except SourceError as exc:
-        log.debug("no table suggestions: %s", exc)
-    return "; search for tables with `harvester scb search WORDS`"
-
-
-def series_table(stored: pd.DataFrame, checked: list[CheckedSeries], read_at: pd.Timestamp,
-                 others: pd.DataFrame | None = None) -> pa.Table:
-    """Stored rows plus each checked series' row (and the `others` rows of other sources); a row whose
-    description did not change keeps its `read_at`, so a harvest with nothing new rewrites nothing."""
-    fresh = series_rows(checked, read_at).reindex(columns=schema.SERIES.names)  # SCB's rows have no file columns
-    if others is not None and len(others):
-        fresh = pd.concat([fresh, others], ignore_index=True) if len(fresh) else others
+def series_table(stored: pd.DataFrame, described: list[pd.DataFrame]) -> pa.Table:
+    """Stored rows plus the rows each source described this run; a row whose description did not change
+    keeps its `read_at`, so a harvest with nothing new rewrites nothing."""
+    fresh = pd.concat([rows.reindex(columns=schema.SERIES.names) for rows in described], ignore_index=True)
     if len(stored) and len(fresh):
         described = [c for c in schema.SERIES.names if c != "read_at"]
         old = stored.set_index("kpi")
@@ -253,12 +199,12 @@ def groups_table(stored: pd.DataFrame, groups: list[dict[str, Any]], read_at: pd
 
 
 def catalogue_tables(resolved: Resolved, stored: dict[str, pd.DataFrame], read_at: pd.Timestamp,
-                     scb: list[CheckedSeries] | None = None, described: pd.DataFrame | None = None) -> dict[str, pa.Table]:
+                     described: list[pd.DataFrame] | None = None) -> dict[str, pa.Table]:
     """The catalogue tables as they should be after this harvest (`stored` holds today's `kpis`, `groups`
-    and `series`); `series` only when SCB's metadata or a file was read (`described`: the files' rows)."""
+    and `series`); `series` only when a source described series this run (`described`: their rows)."""
     tables = {"kpis": kpis_table(stored["kpis"], resolved.kpis),
               "municipalities": municipalities_table(resolved.municipalities),
               "groups": groups_table(stored["groups"], resolved.groups, read_at)}
-    if scb or (described is not None and len(described)):
-        tables["series"] = series_table(stored["series"], scb or [], read_at, described)
+    if described:
+        tables["series"] = series_table(stored["series"], described)
     return tables

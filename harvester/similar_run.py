@@ -20,6 +20,7 @@ from .names import match_municipality, suggest_kpis
 from .similar import Recipe, Similar, SimilarError, kommuner, space
 from .similar_sets import YEARS_BACK
 from .sources.kolada.client import KoladaClient
+from .sources.registry import CATALOGUE
 
 
 
@@ -69,7 +70,7 @@ def similar(client: KoladaClient, root: Path, home_text: str, recipe: Recipe, *,
         raise SimilarError(f"{where}: {titles[home]} ({home}) is not a kommun; similar kommuner are found for kommuner")
     kpi_titles = _check_kpis(client, recipe, where)
     config = recipe_config(recipe, home, municipalities, today, path, source)
-    result = harvest(config, root, client, command="similar", show_progress=False)
+    result = harvest(config, root, {CATALOGUE.name: client}, command="similar", show_progress=False)
     if result.outcome == "failed" and not all(store.values_path(root, k).exists() for k in recipe.kpis):
         return Outcome(None, titles, kpi_titles, result)
     values = store.read_values(root, recipe.kpis)

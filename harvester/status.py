@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from . import store
 from .config import Config
 from .coverage import empty_for_home, empty_line, home_of
-from .sources.file.source import file_note
+from .sources.registry import BY_NAME
 
 
 def _local(stamp: pd.Timestamp) -> datetime:
@@ -62,11 +62,9 @@ def newest_periods(values: pd.DataFrame, area: str | None = None) -> dict[str, i
 
 
 def series_note(described: dict[str, Any]) -> str:
-    """An SCB series' state: when SCB last updated its table and which periods the table spans (or a file's)."""
-    if described.get("source") == "file":
-        return file_note(described)
-    return (f"SCB {described.get('table_id')} updated {str(described.get('table_updated') or '?')[:10]}, "
-            f"periods {described.get('first_period')}–{described.get('last_period')}")
+    """A described series' state, in its source's words (when SCB last updated the table, a file's fingerprint)."""
+    kind = BY_NAME.get(str(described.get("source")))
+    return kind.note(described) if kind is not None else f"source {described.get('source')!r}"
 
 
 def status_table(kpis: pd.DataFrame, newest: dict[str, int], today: date,

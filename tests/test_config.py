@@ -56,7 +56,7 @@ def test_good_config_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
     assert config.riket is True and config.year_to is None and config.municipalities == ()
     assert config.indicators[0].gender == "T"
-    assert config.source.api_url == "https://api.kolada.se/v3"
+    assert config.source.urls["kolada"] == "https://api.kolada.se/v3"
 
 
 def test_toml_syntax_error_names_line(tmp_path: Path) -> None:
@@ -114,10 +114,10 @@ def test_missing_file() -> None:
 def test_api_url_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = load_config(write(tmp_path, GOOD))
     monkeypatch.setenv("KOLADA_API_URL", "http://127.0.0.1:1/v3/")
-    assert config.with_api_url(None).source.api_url == "http://127.0.0.1:1/v3"
-    assert config.with_api_url("http://127.0.0.1:2/v3").source.api_url == "http://127.0.0.1:2/v3"
+    assert config.with_urls({}).source.urls["kolada"] == "http://127.0.0.1:1/v3"
+    assert config.with_urls({"kolada": "http://127.0.0.1:2/v3"}).source.urls["kolada"] == "http://127.0.0.1:2/v3"
     monkeypatch.delenv("KOLADA_API_URL")
-    assert config.with_api_url(None).source.api_url == "https://api.kolada.se/v3"
+    assert config.with_urls({}).source.urls["kolada"] == "https://api.kolada.se/v3"
 
 
 def test_place_finds_the_line_of_a_value(tmp_path: Path) -> None:
@@ -169,10 +169,10 @@ def test_api_url_precedence_is_command_line_then_environment_then_file(tmp_path:
 
     config = load_config(write(tmp_path, '[source]\napi_url = "http://127.0.0.1:3/v3"\n' + GOOD))
     monkeypatch.delenv("KOLADA_API_URL", raising=False)
-    assert config.with_api_url(None).source.api_url == "http://127.0.0.1:3/v3"
+    assert config.with_urls({}).source.urls["kolada"] == "http://127.0.0.1:3/v3"
     monkeypatch.setenv("KOLADA_API_URL", "http://127.0.0.1:2/v3")
-    assert config.with_api_url(None).source.api_url == "http://127.0.0.1:2/v3"
-    assert config.with_api_url("http://127.0.0.1:1/v3").source.api_url == "http://127.0.0.1:1/v3"
+    assert config.with_urls({}).source.urls["kolada"] == "http://127.0.0.1:2/v3"
+    assert config.with_urls({"kolada": "http://127.0.0.1:1/v3"}).source.urls["kolada"] == "http://127.0.0.1:1/v3"
     help_text = build_parser()._subparsers._group_actions[0].choices["fetch"].format_help()
     assert "wins over KOLADA_API_URL, which wins over [source] api_url" in " ".join(help_text.split())
     readme = (REPO / "README.md").read_text(encoding="utf-8")
@@ -199,12 +199,12 @@ label = "Arbetslösa per kostnad"
 ratio = { numerator = "arbetslosa", denominator = "missbruk-kostnad", scale = 100 }
 """))
     scb, ratio = config.indicators[1], config.indicators[2]
-    assert (scb.source, scb.scb.table, scb.scb.month) == ("scb", "TAB6260", 7)
-    assert scb.scb.select == (("Alder", "16-64"), ("Fodelseregion", "tot"))  # sorted: the id never depends on order
+    assert (scb.source, scb.series.table, scb.series.month) == ("scb", "TAB6260", 7)
+    assert scb.series.select == (("Alder", "16-64"), ("Fodelseregion", "tot"))  # sorted: the id never depends on order
     assert scb.kpi == "scb_TAB6260_000004YH_alder.16-64_fodelseregion.tot_m07"
     assert config.kpis == ["N35001"] and config.series == ["N35001", scb.kpi]
     assert ratio.ratio.scale == 100 and ratio.source == "ratio" and ratio.reference == "kvot"
-    assert config.source.scb_api_url == "https://statistikdatabasen.scb.se/api/v2"
+    assert config.source.urls["scb"] == "https://statistikdatabasen.scb.se/api/v2"
     shipped = load_config(REPO / "config" / "examples" / "arbetsmarknad.toml")
     assert [i.source for i in shipped.indicators] == ["scb", "scb", "scb", "ratio"]
 
@@ -250,10 +250,10 @@ ratio = { numerator = "a", denominator = "arbetslosa" }
 
 def test_scb_url_precedence_is_flag_then_environment_then_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     config = load_config(write(tmp_path, '[source.scb]\napi_url = "http://file.example/api/v2"\n' + SCB))
-    assert config.with_api_url(None).source.scb_api_url == "http://file.example/api/v2"
+    assert config.with_urls({}).source.urls["scb"] == "http://file.example/api/v2"
     monkeypatch.setenv("SCB_API_URL", "http://env.example/api/v2")
-    assert config.with_api_url(None).source.scb_api_url == "http://env.example/api/v2"
-    assert config.with_api_url(None, "http://flag.example/api/v2").source.scb_api_url == "http://flag.example/api/v2"
+    assert config.with_urls({}).source.urls["scb"] == "http://env.example/api/v2"
+    assert config.with_urls({"scb": "http://flag.example/api/v2"}).source.urls["scb"] == "http://flag.example/api/v2"
 
 
 def test_unknown_section_is_reported_at_its_own_line(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 from ..compare import default_decimals
 from ..config import Indicator
 from ..similar import Similar
+from ..sources.registry import CATALOGUE
 from .document import Cell, Column, Document, HOME_STYLE, Row, Table, source_line
 from .numbers import excel_format, format_number, format_percent, is_missing
 
@@ -55,4 +56,4 @@ def build_similar_appendix(found: Similar, *, title: str, home_title: str, title
     table = Table(caption=f"{title}: {home_title} och de {len(found.peers)} närmaste kommunerna, {found.year}",
                   columns=columns, rows=tuple(table_rows))
     return Document(indicator_id=f"bilaga-{found.home}-{found.year}", heading=f"Bilaga: {title}", tables=(table,),
-                    footnotes=(method, kpis, computed, source_line(("kolada",), "avstånd och andelar")))
+                    footnotes=(method, kpis, computed, source_line((CATALOGUE.name,), "avstånd och andelar")))

@@ -17,12 +17,11 @@ from ..compare import BEST, HOME, MIDDLE, PEER, WORST, ComparisonSet, join_sv
 from ..config import Indicator, MedianTarget, Target, TextTarget
 from .numbers import (MISSING, excel_format, format_number, format_percent, format_plain, format_signed, is_missing,
                       unbreakable)
+from ..sources.registry import DEFAULT, SOURCES
 from .text import plain
 
 # Each source's name in running text, and as it asks to be cited ("Källa: SCB" is SCB's own wording).
-SOURCE_NAMES = {"kolada": ("Kolada", "Kolada (RKA)"), "scb": ("SCB", "SCB"), "file": ("egen statistik", "egen statistik")}
-MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
-          "november", "december")
+SOURCE_NAMES = {kind.name: (kind.label, kind.cited_as) for kind in SOURCES}
 GENDER_WORDS = {"K": "kvinnor", "M": "män"}
 HOME_STYLE, SUMMARY_STYLE = "home", "summary"
 BIG_GROUP = 30  # more comparison municipalities than this: a distribution chart and a shortened table
@@ -50,7 +49,7 @@ class Origin:
     "tabell TAB6260, …"); `notes` are the source's own caveats (years a table lacks, a zero denominator).
     """
 
-    sources: tuple[str, ...] = ("kolada",)
+    sources: tuple[str, ...] = (DEFAULT.name,)
     reference: str = ""
     notes: tuple[str, ...] = ()
 
@@ -62,7 +61,7 @@ class Origin:
 
 def source_line(sources: tuple[str, ...] | list[str], ours: str = "jämförelser") -> str:
     """The attribution line: the sources as they ask to be cited, and `ours` (what we computed) as ours."""
-    names = " och ".join(SOURCE_NAMES[s][1] for s in dict.fromkeys(sources)) or SOURCE_NAMES["kolada"][1]
+    names = " och ".join(SOURCE_NAMES[s][1] for s in dict.fromkeys(sources)) or DEFAULT.cited_as
     return f"Källa: {names}; {ours}: egen bearbetning."
 
 
@@ -381,7 +380,7 @@ def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indic
     Our medians, ranks and ratios are labelled as our own, each source's values as its own. When
     the home has no value, the set's values are still shown, and the message says so plainly.
     """
-    origin = origin or Origin(("kolada",), f"nyckeltal {indicator.kpi}")
+    origin = origin or Origin((DEFAULT.name,), f"{DEFAULT.noun} {indicator.kpi}")
     ranked = indicator.direction != "none" if ranked is None else ranked
     label = indicator_title(indicator, unit)
     heading = f"{label} – {home_title} jämfört med {comparison.title}"
@@ -437,7 +436,7 @@ def _latest_cell(value: object, year: object, decimals: int, quartile: object) -
 
 def build_overview(years: list[int], rows: pd.DataFrame, *, home_title: str, comparisons: list[ComparisonSet],
                    units: list[str], decimals: list[int], indicators: list[Indicator], ranked: list[bool],
-                   sources: tuple[str, ...] = ("kolada",), reach: str = "") -> Document:
+                   sources: tuple[str, ...] = (DEFAULT.name,), reach: str = "") -> Document:
     """The overview of every indicator in the shape the plans use; rows from `compare.overview`.
 
     `comparisons` is each indicator's set (the column "Jämförelsegrupp" appears when they differ),

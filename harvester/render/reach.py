@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .document import MONTHS, SOURCE_NAMES
+from ..names import MONTHS
+from .document import SOURCE_NAMES
 
 Reach = dict[str, tuple[int, int | None]]  # source → (last year with a home value, its month or None)
 

@@ -100,7 +100,7 @@ class FileSource:
                 "file": self.files[series].described, "areas": list(scope.areas),
                 "years": [scope.years[0], scope.years[-1]]}
 
-    def series_rows(self, read_at: pd.Timestamp) -> pd.DataFrame:
+    def described(self, read_at: pd.Timestamp) -> pd.DataFrame:
         """Rows of the `series` table for the files read this run: what each id stands for, and its fingerprint."""
         rows = []
         for series, (spec, work) in self.read.items():

@@ -1,6 +1,6 @@
 """What an indicator says about its file, checked on load, and the series id its values are stored under.
 
-Only this module is imported by `config`, so it imports nothing of ours: a file indicator is
+A file indicator is
 `source = "file"`, `path` (relative to the config file), and optionally `sheet` (xlsx), `series`
 (the value of the file's `series` column to read) and `month` (which month of a monthly file
 stands for the year, as for SCB).
@@ -12,19 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import SpecError
+
 SOURCE = "file"
 PREFIX = "file_"
 KEYS = ("path", "sheet", "series", "month")  # the indicator keys this source adds
 EXTENSIONS = (".csv", ".xlsx")
 EXAMPLE = 'source = "file", path = "egen-statistik.xlsx"'
-
-
-class SpecError(ValueError):
-    """A file indicator's keys are wrong; `key` names the config key at fault, so config can give its line."""
-
-    def __init__(self, message: str, key: str) -> None:
-        super().__init__(message)
-        self.key = key
 
 
 @dataclass(frozen=True)
@@ -45,6 +39,10 @@ class FileSeries:
     def id(self) -> str:
         """`file_<indicator id>`: unique per config, safe as a file name, never a Kolada (N…, U…) or SCB id."""
         return PREFIX + self.indicator_id
+
+    @property
+    def reference(self) -> str:
+        return f"egen statistik, {self.path}"
 
     @property
     def described(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ...errors import ConfigError
 from .spec import near
 
 # Each column the file may have, and the header words that name it (compared without case).
@@ -29,7 +30,7 @@ REQUIRED = ("municipality", "period", "value")
 SEPARATORS = (";", "\t", ",")
 
 
-class FileError(ValueError):
+class FileError(ConfigError):
     """A file the config points at cannot be used (the author's mistake: exit 2); the message starts with file:row."""
 
 

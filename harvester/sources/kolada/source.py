@@ -82,6 +82,10 @@ class KoladaSource:
             yield from self.client.pages(query.path, query.params, fresh=query.from_date is not None, max_items=limit,
                                          read=read, shape=lambda page, url: rows_from_items(page, url, areas, years))
 
+    def described(self, read_at: pd.Timestamp) -> None:
+        """None: a KPI is described by Kolada's catalogue (the `kpis` table), not by `series` rows."""
+        return None
+
     def forget(self, batch: Batch) -> None:
         self.client.forget(self._read.pop(batch.series, []))
 

@@ -30,6 +30,10 @@ class ScbSeries:
     month: int | None = None
 
     @property
+    def reference(self) -> str:
+        return f"SCB {self.table} {self.contents}"
+
+    @property
     def id(self) -> str:
         parts = [self.table.upper(), _token(self.contents.upper())]
         parts += [f"{_token(var.casefold())}.{_token(code.casefold())}" for var, code in self.select]

@@ -23,7 +23,7 @@ import pyarrow as pa
 from .. import Batch, Scope, covers
 from ...errors import BadResponse, RequestRefused
 from ...transport import RequestStats
-from .catalogue import CheckedSeries, SeriesError, check_series
+from .catalogue import CheckedSeries, SeriesError, check_series, series_rows
 from .client import ScbClient
 from .queries import DataRequest, plan_series
 from .rows import SOURCE, rows_from_cells
@@ -140,3 +140,7 @@ class ScbSource:
                previous: Mapping[str, Any] | None, started: pd.Timestamp) -> dict[str, Any]:
         return {"updated": self.series[series].meta.updated, "areas": list(scope.areas),
                 "years": [scope.years[0], scope.years[-1]]}
+
+    def described(self, read_at: pd.Timestamp) -> pd.DataFrame:
+        """The `series` rows as checked against the metadata the fetch ended with (read afresh, if it was)."""
+        return series_rows(list(self.series.values()), read_at)
