@@ -211,99 +211,151 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
                         kept=len(staged.files) - len(written))
 
 
-def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None, today: dt.date, staged: Staged,
-                       charts: ChartRenderer, as_of: dt.date | None = None) -> tuple[str, ...]:
-    """Every output of the report, staged; one indicator's values in memory at a time."""
-    fetch = f"`harvester fetch --config {config.path} --output {root}`"
+@dataclass(frozen=True)
+class Inputs:
+    """What every indicator's comparison reads from the dataset besides its own values, read once."""
+
+    home_id: str
+    home_title: str
+    titles: dict[str, str]  # municipality id → title
+    sets: dict[str, compare.ComparisonSet]  # comparison key → its members
+    kpi_titles: dict[str, str]
+    revisions: pd.DataFrame
+    described: pd.DataFrame  # the `series` table
+    checked: dict[str, pd.Timestamp]
+    years: tuple[int, ...]
+    revised_since: dt.date | None
+    as_of: dt.date | None
+    dated: str  # "Värden enligt datasetet den …" for a report as of a date, else ""
+
+
+@dataclass(frozen=True)
+class Computed:
+    """One indicator compared: what its own files, the overview and the report take from it."""
+
+    indicator: Indicator
+    origin: Origin
+    bench: pd.DataFrame
+    peers: pd.DataFrame
+    doc: Document
+    unit: str
+    decimals: int
+    ranked: bool
+    stands: pd.DataFrame  # robustness: the home's position in each reasonable set
+    stands_note: str
+    latest: int | None  # the latest year the home and its set both have, None: no comparison
+    reach: Reach  # how far the home's values of this indicator reach, per source
+    home_seen: bool
+
+
+def _read_inputs(config: Config, root: Path, revised_since: dt.date | None, today: dt.date,
+                 as_of: dt.date | None, fetch: str) -> Inputs:
     municipalities = store.read_table(root, "municipalities")
     stored = set(store.stored_kpis(root))
     if municipalities.empty or not stored & set(config.series):
         raise ReportError(f"no harvested values under {root} for the KPIs of {config.path}: run {fetch} first")
     home_id = _resolve(config.home, municipalities, "[home] municipality", fetch)
     titles = dict(zip(municipalities["id"], municipalities["title"]))
-    home_title = titles[home_id]
-    sets = _comparison_sets(config, root, municipalities, home_id, titles, fetch)
-
     kpis = store.read_table(root, "kpis")
-    kpi_titles = dict(zip(kpis["id"], kpis["title"]))
-    revisions = store.read_table(root, "revisions")
-    described = store.read_table(root, "series")
-    checked = store.checked_at(root) if as_of is None else {}  # today's checks say nothing of that day
-    dated = f"Värden enligt datasetet den {as_of:%Y-%m-%d}." if as_of else ""
-    years = config.years(today)
+    return Inputs(home_id=home_id, home_title=titles[home_id], titles=titles,
+                  sets=_comparison_sets(config, root, municipalities, home_id, titles, fetch),
+                  kpi_titles=dict(zip(kpis["id"], kpis["title"])), revisions=store.read_table(root, "revisions"),
+                  described=store.read_table(root, "series"),
+                  checked=store.checked_at(root) if as_of is None else {},  # today's checks say nothing of that day
+                  years=config.years(today), revised_since=revised_since, as_of=as_of,
+                  dated=f"Värden enligt datasetet den {as_of:%Y-%m-%d}." if as_of else "")
 
-    notes: list[str] = []
-    robust: list[pd.DataFrame] = []
-    overview_notes: list[str] = []
-    benches, docs, shown_units, decimals, ranks = [], [], [], [], []
-    sources: dict[str, None] = {}
+
+def _compute(config: Config, root: Path, inputs: Inputs, ind: Indicator) -> Computed:
+    """One indicator's comparison and its document; its values are read here and dropped with it."""
+    years = inputs.years
+    sourced = _sourced(root, config, ind, inputs.described, list(years), inputs.checked, inputs.titles, inputs.as_of)
+    own, home_id = sourced.values, inputs.home_id
+    spec = config.comparison_of(ind)
+    peers_set, riket_id = inputs.sets[spec.key], RIKET if spec.riket else None
+    unit = compare.unit_of(ind, inputs.kpi_titles.get(ind.kpi), sourced.unit)
+    ranked = units.ranked(ind, unit, inputs.kpi_titles.get(ind.kpi))
+    peers = compare.peer_values(own, ind, home_id, peers_set.peer_ids, riket_id, years, ranking=ranked)
+    peers["title"] = peers["municipality_id"].map(inputs.titles).fillna(peers["municipality_id"])
+    bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers, ranking=ranked)
     reach: Reach = {}
-    home_seen = False
+    _widen_reach(reach, own, ind, home_id, _months(config, ind))
+    places = compare.default_decimals(ind, peers["value"], sourced.decimals)
+    revised = (compare.revised_values(inputs.revisions, peers, ind, inputs.revised_since) if inputs.revised_since
+               else inputs.revisions.iloc[0:0])
+    last_check = sourced.checked
+    doc = build_document(bench, peers, indicator=ind, home_title=inputs.home_title, comparison=peers_set, unit=unit,
+                         decimals=places, riket=spec.riket, revised=revised,
+                         checked=last_check.date() if last_check is not None else None,
+                         changed=_changed(own, ind.kpi), origin=sourced.origin, ranked=ranked)
+    stands = robustness.positions(own, ind, home_id, robustness.comparisons(peers_set, riket_id))
+    sentence = robustness.sentence(stands, inputs.home_title, places)
+    return Computed(indicator=ind, origin=sourced.origin, bench=bench, peers=peers,
+                    doc=_with_note(_with_note(doc, sentence), inputs.dated), unit=unit, decimals=places, ranked=ranked,
+                    stands=stands, stands_note=sentence.replace("Robusthet", ind.label, 1),
+                    latest=compare.latest_year(bench), reach=reach,
+                    home_seen=bool((own["municipality_id"] == home_id).any()))
+
+
+def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None, today: dt.date, staged: Staged,
+                       charts: ChartRenderer, as_of: dt.date | None = None) -> tuple[str, ...]:
+    """Every output of the report, staged: each indicator computed (one's values in memory at a time) and its
+    own files written, then the files of the whole report."""
+    fetch = f"`harvester fetch --config {config.path} --output {root}`"
+    inputs = _read_inputs(config, root, revised_since, today, as_of, fetch)
+    notes: list[str] = []
+    done: list[Computed] = []
     peers_file: pq.ParquetWriter | None = None
     try:
         for ind in config.indicators:
-            sourced = _sourced(root, config, ind, described, list(years), checked, titles, as_of)
-            own = sourced.values
-            sources.update(dict.fromkeys(sourced.origin.sources))
-            home_seen = home_seen or bool((own["municipality_id"] == home_id).any())
-            spec = config.comparison_of(ind)
-            peers_set, riket = sets[spec.key], spec.riket
-            riket_id = RIKET if riket else None
-            unit = compare.unit_of(ind, kpi_titles.get(ind.kpi), sourced.unit)
-            ranked = units.ranked(ind, unit, kpi_titles.get(ind.kpi))
-            peers = compare.peer_values(own, ind, home_id, peers_set.peer_ids, riket_id, years, ranking=ranked)
-            peers["title"] = peers["municipality_id"].map(titles).fillna(peers["municipality_id"])
-            bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers,
-                                      ranking=ranked)
-            latest = compare.latest_year(bench)
-            _widen_reach(reach, own, ind, home_id, _months(config, ind))
-            places = compare.default_decimals(ind, peers["value"], sourced.decimals)
-            revised = (compare.revised_values(revisions, peers, ind, revised_since) if revised_since
-                       else revisions.iloc[0:0])
-            last_check = sourced.checked
-            doc = build_document(bench, peers, indicator=ind, home_title=home_title, comparison=peers_set, unit=unit,
-                                 decimals=places, riket=riket, revised=revised,
-                                 checked=last_check.date() if last_check is not None else None,
-                                 changed=_changed(own, ind.kpi), origin=sourced.origin, ranked=ranked)
-            stands = robustness.positions(own, ind, home_id, robustness.comparisons(peers_set, riket_id))
-            robust.append(stands)
-            doc = _with_note(_with_note(doc, robustness.sentence(stands, home_title, places)), dated)
-            overview_notes.append(robustness.sentence(stands, home_title, places).replace("Robusthet", ind.label, 1))
-            staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(doc).encode("utf-8"))
-            staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(doc).encode("utf-8"))
-            if latest is None:
-                shown = "the set's values shown without it" if doc.tables else "table without comparison"
-                notes.append(f"{ind.id}: no values for {home_title} ({ind.reference}, gender {ind.gender}); {shown}, "
-                             "no chart")
+            c = _compute(config, root, inputs, ind)
+            staged.put(f"{TABLES_DIR}/{ind.id}.md", render_markdown(c.doc).encode("utf-8"))
+            staged.put(f"{TABLES_DIR}/{ind.id}.html", render_html(c.doc).encode("utf-8"))
+            if c.latest is None:
+                shown = "the set's values shown without it" if c.doc.tables else "table without comparison"
+                notes.append(f"{ind.id}: no values for {inputs.home_title} ({ind.reference}, gender {ind.gender}); "
+                             f"{shown}, no chart")
             else:
-                charts.submit(ind.id, bench=bench, peers=peers, title=indicator_title(ind, unit), home_title=home_title,
-                              unit=unit, decimals=places, direction=ind.direction,
+                spec = config.comparison_of(ind)
+                charts.submit(ind.id, bench=c.bench, peers=c.peers, title=indicator_title(ind, c.unit),
+                              home_title=inputs.home_title, unit=c.unit, decimals=c.decimals, direction=ind.direction,
                               target=ind.target if isinstance(ind.target, Target) else None,
-                              riket=riket, source=chart_source(ind, sourced.origin))
-            table = pa.Table.from_pandas(peers, preserve_index=False)
+                              riket=spec.riket, source=chart_source(ind, c.origin))
+            table = pa.Table.from_pandas(c.peers, preserve_index=False)
             if peers_file is None:
                 peers_file = pq.ParquetWriter(staged.tmp("peers.parquet"), table.schema, compression="zstd")
             peers_file.write_table(table.cast(peers_file.schema))
-            benches.append(bench.assign(unit=unit))
-            docs.append(doc)
-            shown_units.append(unit)
-            decimals.append(places)
-            ranks.append(ranked)
+            done.append(replace(c, peers=c.peers.iloc[0:0]))  # the peers are in peers.parquet now
     finally:
         if peers_file is not None:
             peers_file.close()
-    if not home_seen:
-        raise ReportError(f"the dataset under {root} has no values for {home_title} ({home_id}): run {fetch} first")
+    if not any(c.home_seen for c in done):
+        raise ReportError(f"the dataset under {root} has no values for {inputs.home_title} ({inputs.home_id}): "
+                          f"run {fetch} first")
+    _stage_report(config, root, inputs, today, staged, charts, done)
+    return tuple(notes)
 
-    # What needs no chart first, while the chart workers finish.
+
+def _stage_report(config: Config, root: Path, inputs: Inputs, today: dt.date, staged: Staged,
+                  charts: ChartRenderer, done: list[Computed]) -> None:
+    """The files of the whole report: overview, workbook, benchmark table, charts, report.docx and report.html.
+    What needs no chart first, while the chart workers finish."""
+    sources = tuple(dict.fromkeys(s for c in done for s in c.origin.sources))
+    reach: Reach = {}
+    for c in done:
+        for source, (year, month) in c.reach.items():
+            widen(reach, source, year, month)
+    benches = [c.bench.assign(unit=c.unit) for c in done]
     overview_years, overview_rows = compare.overview(benches, list(config.indicators), config.report_years)
-    used = [sets[config.comparison_of(ind).key] for ind in config.indicators]
-    overview = build_overview(overview_years, overview_rows, home_title=home_title, comparisons=used,
-                              units=shown_units, decimals=decimals, indicators=list(config.indicators), ranked=ranks,
-                              sources=tuple(sources), reach=reach_words(reach))
-    for note in [*overview_notes, dated]:
+    used = [inputs.sets[config.comparison_of(ind).key] for ind in config.indicators]
+    overview = build_overview(overview_years, overview_rows, home_title=inputs.home_title, comparisons=used,
+                              units=[c.unit for c in done], decimals=[c.decimals for c in done],
+                              indicators=list(config.indicators), ranked=[c.ranked for c in done],
+                              sources=sources, reach=reach_words(reach))
+    for note in [*(c.stands_note for c in done), inputs.dated]:
         overview = _with_note(overview, note)
-    staged.put("robustness.parquet", _parquet(pd.concat(robust, ignore_index=True)))
+    docs = [c.doc for c in done]
+    staged.put("robustness.parquet", _parquet(pd.concat([c.stands for c in done], ignore_index=True)))
     staged.put(f"{TABLES_DIR}/overview.md", render_markdown(overview).encode("utf-8"))
     staged.put(f"{TABLES_DIR}/overview.html", render_html(overview).encode("utf-8"))
     from .render.xlsx import render_workbook  # the renderers' libraries load only when something is rendered
@@ -315,15 +367,14 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
     drawn = charts.results()
     for ind_id, png in drawn.items():
         staged.put(f"{CHARTS_DIR}/{ind_id}.png", png)
-    title, subtitle = _title(home_title, compare.join_sv(list(dict.fromkeys(c.title for c in used))), reach, today,
-                             tuple(sources))
-    subtitle = f"{subtitle} {dated}".rstrip()
-    sections = [*docs, *appendices(root, config.used_comparisons, home_id, titles, kpi_titles)]
+    title, subtitle = _title(inputs.home_title, compare.join_sv(list(dict.fromkeys(c.title for c in used))), reach,
+                             today, sources)
+    subtitle = f"{subtitle} {inputs.dated}".rstrip()
+    sections = [*docs, *appendices(root, config.used_comparisons, inputs.home_id, inputs.titles, inputs.kpi_titles)]
     from .render.docx import render_docx
 
     staged.put(REPORT_DOCX, render_docx(title, subtitle, overview, sections, drawn))
     staged.put_text(REPORT_HTML, render_report_html(title, subtitle, overview, sections, drawn))
-    return tuple(notes)
 
 
 def _figures(sources: tuple[str, ...]) -> str:
