@@ -9,6 +9,7 @@ source" walks through a new one.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,7 +153,7 @@ class Wanted:
     areas: tuple[str, ...]
     municipalities: list[dict[str, Any]]  # the catalogue's municipality entries (id, title, type)
     kpis: Mapping[str, Mapping[str, Any]]  # the catalogue's entries of the Kolada KPIs the config names
-    today: Any  # datetime.date of the run
+    today: dt.date  # the day of the run
     place: Callable[[str, str], str]  # (indicator id, config key) → "file:line"
 
 
