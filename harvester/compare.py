@@ -185,7 +185,7 @@ def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_i
     roles = {home_id: HOME, **{p: PEER for p in peer_ids if p != home_id}}
     if riket_id is not None and riket_id not in roles:
         roles[riket_id] = RIKET_ROLE
-    mine = values[(values["kpi"] == indicator.kpi) & (values["gender"] == indicator.gender)
+    mine = values[(values["kpi"] == indicator.series_id) & (values["gender"] == indicator.gender)
                   & values["municipality_id"].isin(list(roles))]
     listed = _years_listed(mine, years)
     grid = pd.MultiIndex.from_product([listed, list(roles)], names=["period", "municipality_id"]).to_frame(index=False)
@@ -203,7 +203,7 @@ def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_i
         by_year = rows.loc[ranked].groupby("period")["value"]
         rows.loc[ranked, "rank"] = by_year.rank(method="min", ascending=indicator.direction == "lower").astype("Int64")
         rows.loc[ranked, "rank_of"] = by_year.transform("count").astype("Int64")
-    rows["indicator"], rows["kpi"], rows["gender"] = indicator.id, indicator.kpi, indicator.gender
+    rows["indicator"], rows["kpi"], rows["gender"] = indicator.id, indicator.series_id, indicator.gender
     return rows[PEER_COLUMNS].reset_index(drop=True)
 
 
@@ -261,7 +261,7 @@ def benchmark(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids
     else:
         out = _year_stats(rows, indicator.direction, n_peers, ranking)
     target = indicator.target
-    out = out.assign(indicator=indicator.id, kpi=indicator.kpi, label=indicator.label, gender=indicator.gender,
+    out = out.assign(indicator=indicator.id, kpi=indicator.series_id, label=indicator.label, gender=indicator.gender,
                      direction=indicator.direction, home_id=home_id,
                      target=float(target.value) if isinstance(target, Target) else float("nan"),
                      target_year=target.year if isinstance(target, Target) else pd.NA)
@@ -351,7 +351,7 @@ def ratio_values(numerator: pd.DataFrame, denominator: pd.DataFrame, indicator: 
     key = ["municipality_id", "period"]
 
     def part(values: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
-        mine = values[(values["kpi"] == ind.kpi) & (values["gender"] == ind.gender)]
+        mine = values[(values["kpi"] == ind.series_id) & (values["gender"] == ind.gender)]
         return mine[[*key, "value", "fetched_at", "source"]].astype({"period": "int64", "value": "float64"})
 
     both = part(numerator, num_ind).merge(part(denominator, den_ind), on=key, suffixes=("_num", "_den"))
@@ -360,7 +360,7 @@ def ratio_values(numerator: pd.DataFrame, denominator: pd.DataFrame, indicator: 
     value = (both["value_num"] / both["value_den"].where(with_value)) * indicator.ratio.scale
     sources = both["source_num"].where(both["source_num"] == both["source_den"],
                                        both["source_num"] + "+" + both["source_den"])
-    out = pd.DataFrame({"kpi": indicator.kpi, "municipality_id": both["municipality_id"], "period": both["period"],
+    out = pd.DataFrame({"kpi": indicator.series_id, "municipality_id": both["municipality_id"], "period": both["period"],
                         "gender": indicator.gender, "value": value.where(with_value),
                         "count": pd.Series(pd.NA, index=both.index, dtype="Int32"), "status": None,
                         "fetched_at": both[["fetched_at_num", "fetched_at_den"]].max(axis=1), "source": sources})
@@ -380,7 +380,7 @@ def revised_values(revisions: pd.DataFrame, peers: pd.DataFrame, indicator: Indi
     latest = peers.loc[(peers["role"] == HOME) & peers["value"].notna(), "period"].max()
     shown = peers.loc[peers["role"].isin([HOME, RIKET_ROLE]) | (peers["period"] == latest), ["municipality_id", "period"]]
     start = pd.Timestamp(since, tz="UTC")
-    mine = revisions[(revisions["kpi"] == indicator.kpi) & (revisions["gender"] == indicator.gender)
+    mine = revisions[(revisions["kpi"] == indicator.series_id) & (revisions["gender"] == indicator.gender)
                      & (revisions["detected_at"] >= start)]
     mine = mine.astype({"period": "int64"}).merge(shown.astype({"period": "int64"}), on=["municipality_id", "period"])
     if mine.empty:
@@ -432,7 +432,7 @@ def overview(benches: Sequence[pd.DataFrame], indicators: Sequence[Indicator],
     for bench, ind in zip(benches, indicators):
         home = bench.loc[bench["home_value"].notna()].set_index("period")
         latest = bench.loc[bench["home_value"].notna()].tail(1)  # the home's newest, compared or not
-        row: dict[str, object] = {"indicator": ind.id, "label": ind.label, "kpi": ind.kpi}
+        row: dict[str, object] = {"indicator": ind.id, "label": ind.label, "kpi": ind.series_id}
         row |= {f"value_{y}": float(home["home_value"].get(y, float("nan"))) for y in years}
         row["home_missing"] = latest.empty
         compared = bench[bench["is_latest"] & bench["peer_median"].notna()]

@@ -107,12 +107,13 @@ class Ratio:
 
 @dataclass(frozen=True)
 class Indicator:
-    """One plan indicator. `kpi` is the id of the series it reads (the dataset's `kpi` column):
-    `series.id` of its source's spec, or for a ratio `ratio_<id>`, computed at compare time and never stored."""
+    """One plan indicator. `series_id` is the id of the series it reads, stored in the dataset's `kpi` column
+    (its name kept for analysts): `series.id` of its source's spec, or for a ratio `ratio_<id>`, computed at
+    compare time and never stored."""
 
     id: str
     label: str
-    kpi: str
+    series_id: str
     direction: str = "none"
     target: AnyTarget | None = None
     gender: str = "T"
@@ -132,7 +133,7 @@ class Indicator:
         contents code, the file), or "kvot"."""
         if self.series is not None:
             return self.series.reference
-        return "kvot" if self.ratio is not None else self.kpi
+        return "kvot" if self.ratio is not None else self.series_id
 
 
 # [source] numbers: (default, lowest, highest allowed). `deadline` bounds one whole request,
@@ -205,7 +206,7 @@ class Config:
     @property
     def kpis(self) -> list[str]:
         """Distinct ids of the catalogue's own series (Kolada's KPIs) in the order the indicators name them."""
-        return list(dict.fromkeys(ind.kpi for ind in self.indicators if ind.source == CATALOGUE.name))
+        return list(dict.fromkeys(ind.series_id for ind in self.indicators if ind.source == CATALOGUE.name))
 
     def indicators_of(self, source: str) -> list[Indicator]:
         return [ind for ind in self.indicators if ind.source == source]
@@ -213,7 +214,7 @@ class Config:
     @property
     def series(self) -> list[str]:
         """Every stored series the indicators read (Kolada KPIs and SCB series; ratios are computed)."""
-        return list(dict.fromkeys(ind.kpi for ind in self.indicators if ind.ratio is None))
+        return list(dict.fromkeys(ind.series_id for ind in self.indicators if ind.ratio is None))
 
     def indicator(self, indicator_id: str) -> Indicator:
         return next(ind for ind in self.indicators if ind.id == indicator_id)
@@ -480,7 +481,7 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
                   comparison=comparisons.chosen(v, sets, raw.get("comparison"), name, i), fill=fill,
                   number=number.strip() if number else None)
     if "ratio" in raw:
-        return Indicator(kpi=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
+        return Indicator(series_id=f"ratio_{ind_id}", source="ratio", ratio=_parse_ratio(v, raw, name, i), **common)
     source = raw.get("source", DEFAULT.name)
     if source not in NAMES:
         raise v.fail(f"{name}: source {source!r} is not one of {', '.join(NAMES)}{_near(str(source), NAMES)}",
@@ -498,7 +499,7 @@ def _parse_indicator(v: _Validator, raw: Any, i: int, sets: dict[str, Comparison
             mine = " and ".join(k for k in kind.indicator_keys if k in raw)
             raise v.fail(f'{name}: {key} belongs to {owner.indicator_words}; add source = "{owner.name}"'
                          f"{f' (and remove {mine})' if mine else ''} or remove {key}", "indicator", key, i)
-    return Indicator(kpi=series.id, source=source, series=series, **common)
+    return Indicator(series_id=series.id, source=source, series=series, **common)
 
 
 def _parse_ratio(v: _Validator, raw: dict[str, Any], name: str, i: int) -> Ratio:

@@ -32,7 +32,7 @@ def empty_for_home(root: Path, config: Config, home: str) -> list[Indicator]:
     for ind in config.indicators:
         if ind.ratio is not None:
             continue
-        values = store.read_values(root, [ind.kpi])
+        values = store.read_values(root, [ind.series_id])
         mine = values[(values["municipality_id"] == home) & (values["gender"] == ind.gender)]
         if not mine["value"].notna().any():
             empty.append(ind)

@@ -29,9 +29,9 @@ class Filled:
 
 def fill_values(own: pd.DataFrame, other: pd.DataFrame, indicator: Indicator, part: Indicator) -> Filled:
     """`own` (the indicator's stored rows) with `part`'s values (its series and gender) where `own` has none."""
-    mine = own[own["kpi"] == indicator.kpi]
-    theirs = other[(other["kpi"] == part.kpi) & (other["gender"] == part.gender) & other["value"].notna()]
-    theirs = theirs.assign(kpi=indicator.kpi, gender=indicator.gender)
+    mine = own[own["kpi"] == indicator.series_id]
+    theirs = other[(other["kpi"] == part.series_id) & (other["gender"] == part.gender) & other["value"].notna()]
+    theirs = theirs.assign(kpi=indicator.series_id, gender=indicator.gender)
     same_gender = (mine["gender"] == indicator.gender).to_numpy()
     have = mine[same_gender & mine["value"].notna().to_numpy()]
     both = theirs.merge(have[[*KEY, "value"]], on=KEY, how="left", suffixes=("", "_own"), indicator=True)

@@ -115,13 +115,13 @@ class Harvest:
         series only."""
         mine = self.config.indicators_of(kind.name)
         skip = self.covered | set(resolved.retired)  # a recipe's KPI is fetched once, by the computed sets' pass
-        series = tuple(dict.fromkeys(ind.kpi for ind in mine if ind.kpi not in skip))
+        series = tuple(dict.fromkeys(ind.series_id for ind in mine if ind.series_id not in skip))
         if not series:
             return None
         if kind.network is not None and kind.name not in self.clients:
             raise ValueError(f"the config has {kind.label} indicators but the harvest was given no {kind.label} client")
         wanted = Wanted(series=tuple(WantedSeries(ind.id, ind.label, ind.gender, ind.series) for ind in mine
-                                     if ind.kpi in series),
+                                     if ind.series_id in series),
                         areas=resolved.areas, municipalities=resolved.municipalities, kpis=resolved.kpis,
                         today=self.started.date(), place=lambda ind_id, key: indicator_place(self.config, ind_id, key))
         try:

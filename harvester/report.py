@@ -84,11 +84,11 @@ def _sourced(root: Path, config: Config, ind: Indicator, described: pd.DataFrame
     if ind.fill is not None:
         return _filled(root, config, ind, described, years, checked, titles, as_of)
     if ind.ratio is None:
-        values = store.read_values(root, [ind.kpi]) if as_of is None else store.values_as_of(root, as_of, [ind.kpi])
-        row = described[described["kpi"] == ind.kpi]
+        values = store.read_values(root, [ind.series_id]) if as_of is None else store.values_as_of(root, as_of, [ind.series_id])
+        row = described[described["kpi"] == ind.series_id]
         cited = BY_NAME[ind.source].cite(ind.series, row.iloc[0] if len(row) else None, years)
         return Sourced(values, Origin((ind.source,), cited.reference, cited.notes), cited.unit, cited.decimals,
-                       checked.get(ind.kpi))
+                       checked.get(ind.series_id))
     parts = (config.indicator(ind.ratio.numerator), config.indicator(ind.ratio.denominator))
     both = [_sourced(root, config, part, described, years, checked, titles, as_of) for part in parts]
     result = compare.ratio_values(both[0].values, both[1].values, ind, parts)
@@ -273,8 +273,8 @@ def _compute(config: Config, root: Path, inputs: Inputs, ind: Indicator) -> Comp
     own, home_id = sourced.values, inputs.home_id
     spec = config.comparison_of(ind)
     peers_set, riket_id = inputs.sets[spec.key], RIKET if spec.riket else None
-    unit = compare.unit_of(ind, inputs.kpi_titles.get(ind.kpi), sourced.unit)
-    ranked = units.ranked(ind, unit, inputs.kpi_titles.get(ind.kpi))
+    unit = compare.unit_of(ind, inputs.kpi_titles.get(ind.series_id), sourced.unit)
+    ranked = units.ranked(ind, unit, inputs.kpi_titles.get(ind.series_id))
     peers = compare.peer_values(own, ind, home_id, peers_set.peer_ids, riket_id, years, ranking=ranked)
     peers["title"] = peers["municipality_id"].map(inputs.titles).fillna(peers["municipality_id"])
     bench = compare.benchmark(own, ind, home_id, peers_set.peer_ids, riket_id, years, rows=peers, ranking=ranked)
@@ -287,7 +287,7 @@ def _compute(config: Config, root: Path, inputs: Inputs, ind: Indicator) -> Comp
     doc = build_document(bench, peers, indicator=ind, home_title=inputs.home_title, comparison=peers_set, unit=unit,
                          decimals=places, riket=spec.riket, revised=revised,
                          checked=last_check.date() if last_check is not None else None,
-                         changed=_changed(own, ind.kpi), origin=sourced.origin, ranked=ranked)
+                         changed=_changed(own, ind.series_id), origin=sourced.origin, ranked=ranked)
     stands = robustness.positions(own, ind, home_id, robustness.comparisons(peers_set, riket_id))
     sentence = robustness.sentence(stands, inputs.home_title, places)
     return Computed(indicator=ind, origin=sourced.origin, bench=bench, peers=peers,
@@ -406,7 +406,7 @@ def _widen_reach(reach: Reach, values: pd.DataFrame, ind: Indicator, home_id: st
     """Let `reach` cover the home's values of `ind`, per source of each row: a year filled from the
     author's file reaches the file's data, not Kolada's; a mixed ratio's row counts for both.
     `months`: the month standing for the year, per source with a monthly series here."""
-    mine = values[(values["kpi"] == ind.kpi) & (values["gender"] == ind.gender)
+    mine = values[(values["kpi"] == ind.series_id) & (values["gender"] == ind.gender)
                   & (values["municipality_id"] == home_id) & values["value"].notna()]
     for source, period in mine.groupby("source")["period"].max().items():
         for name in str(source).split("+"):

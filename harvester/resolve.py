@@ -130,7 +130,7 @@ def _kpis(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> tu
         log.warning("KPI %s (%s) is no longer published by Kolada; its stored values are kept as they are", kpi, title)
     if unknown:
         catalogue = catalogue if catalogue is not None else client.kpis()
-        labels = {ind.kpi: ind.label for ind in config.indicators}
+        labels = {ind.series_id: ind.label for ind in config.indicators}
         lines = []
         for kpi in unknown:
             near = suggest_kpis(kpi, labels.get(kpi, ""), catalogue)
@@ -144,9 +144,9 @@ def _kpis(config: Config, client: KoladaClient, stored_kpis: pd.DataFrame) -> tu
 def _check_genders(config: Config, found: dict[str, dict[str, Any]]) -> None:
     """Refuse K or M for a KPI Kolada does not divide by gender: it would give an empty indicator and exit 0."""
     for ind in config.indicators:
-        kpi = found.get(ind.kpi) if ind.source == "kolada" else None
+        kpi = found.get(ind.series_id) if ind.source == "kolada" else None
         if kpi is not None and ind.gender != "T" and kpi.get("is_divided_by_gender") is False:
-            raise ResolveError(f"{indicator_place(config, ind.id, 'gender')}: indicator {ind.id!r}: KPI {ind.kpi} "
+            raise ResolveError(f"{indicator_place(config, ind.id, 'gender')}: indicator {ind.id!r}: KPI {ind.series_id} "
                                f"({kpi.get('title', '')}) is not divided by gender in Kolada: it has only the total; "
                                f'write gender = "T" or remove the gender line')
 

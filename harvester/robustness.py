@@ -45,7 +45,7 @@ def comparisons(chosen: ComparisonSet, riket_id: str | None) -> list[Comparison]
 def positions(values: pd.DataFrame, indicator: Indicator, home_id: str, sets: Sequence[Comparison]) -> pd.DataFrame:
     """Per set and year with a home value: the set's median (Riket: its value), how many had a value, and
     whether the home is higher, lower or equal."""
-    mine = values[(values["kpi"] == indicator.kpi) & (values["gender"] == indicator.gender) & values["value"].notna()]
+    mine = values[(values["kpi"] == indicator.series_id) & (values["gender"] == indicator.gender) & values["value"].notna()]
     home = mine[mine["municipality_id"] == home_id].set_index("period")["value"]
     frames = []
     for s in sets:
@@ -54,7 +54,7 @@ def positions(values: pd.DataFrame, indicator: Indicator, home_id: str, sets: Se
         rows = stats.join(home.rename("home_value"), how="inner").reset_index()
         rows["position"] = [HIGHER if h > m else LOWER if h < m else EQUAL
                             for h, m in zip(rows["home_value"], rows["median"])]
-        frames.append(rows.assign(indicator=indicator.id, kpi=indicator.kpi, set=s.title, set_id=s.set_id))
+        frames.append(rows.assign(indicator=indicator.id, kpi=indicator.series_id, set=s.title, set_id=s.set_id))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     return out.astype({"period": "int64", "n": "int64"})[COLUMNS] if len(out) else pd.DataFrame(columns=COLUMNS)
 

@@ -39,7 +39,7 @@ def recipe_config(recipe: Recipe, home: str, municipalities: list[dict[str, obje
     ids = kommuner(pd.DataFrame(municipalities, columns=["id", "title", "type"]))
     return Config(path=path, home=home, municipalities=tuple(m for m in ids if m != home), riket=False,
                   year_from=last - YEARS_BACK, year_to=max(last, today.year),
-                  indicators=tuple(Indicator(id=k.lower(), label=k, kpi=k) for k in recipe.kpis), source=source)
+                  indicators=tuple(Indicator(id=k.lower(), label=k, series_id=k) for k in recipe.kpis), source=source)
 
 
 def _check_kpis(client: KoladaClient, recipe: Recipe, where: str) -> dict[str, str]:

@@ -122,7 +122,7 @@ def print_status(root: Path, config: Config | None, out: TextIO, today: date | N
     kpis = store.read_table(root, "kpis")
     labels, home = None, None
     if config is not None:
-        labels = {ind.kpi: ind.label for ind in config.indicators if ind.ratio is None}  # ratios are not stored
+        labels = {ind.series_id: ind.label for ind in config.indicators if ind.ratio is None}  # ratios are not stored
         home = home_of(root, config)
     area = home[0] if home else None
     fetched = ok.iloc[-1]["started_at"].date() if len(ok) else None

@@ -22,7 +22,7 @@ def values_frame(series: dict[str, dict[int, float | None]], kpi: str = "N00001"
 
 
 def indicator(direction: str = "lower", target: Target | None = None, gender: str = "T", **kw) -> Indicator:
-    return Indicator(id="ind", label="Kostnad, kr/inv", kpi="N00001", direction=direction, target=target,
+    return Indicator(id="ind", label="Kostnad, kr/inv", series_id="N00001", direction=direction, target=target,
                      gender=gender, **kw)
 
 
@@ -259,7 +259,7 @@ def test_percent_difference_uses_the_median_s_size(home, peers, expected) -> Non
     areas = ["h", "a", "b", "c"]
     values = pd.DataFrame({"kpi": "K1", "municipality_id": areas, "period": 2022, "gender": "T",
                            "value": [home, *peers]})
-    ind = Indicator(id="k1", label="K1", kpi="K1", direction="higher")
+    ind = Indicator(id="k1", label="K1", series_id="K1", direction="higher")
     row = compare.benchmark(values, ind, "h", ["a", "b", "c"], riket_id=None).iloc[0]
     if expected is None:
         assert pd.isna(row["diff_to_median_pct"])
@@ -317,8 +317,8 @@ def test_overview_years_are_where_most_indicators_have_a_home_value() -> None:
     kolada = [values_frame({HOME: {y: 10.0 + i for y in range(2018, 2023)}, "0201": {2022: 5.0}}, kpi=f"N0000{i}")
               for i in range(3)]
     scb = values_frame({HOME: {y: 50.0 for y in range(2020, 2026)}, "0201": {2025: 40.0}}, kpi="scb_x")
-    inds = [Indicator(id=f"k{i}", label="K", kpi=f"N0000{i}", direction="lower") for i in range(3)]
-    inds.append(Indicator(id="s", label="S", kpi="scb_x", direction="lower"))
+    inds = [Indicator(id=f"k{i}", label="K", series_id=f"N0000{i}", direction="lower") for i in range(3)]
+    inds.append(Indicator(id="s", label="S", series_id="scb_x", direction="lower"))
     benches = [compare.benchmark(v, ind, HOME, ["0201"]) for v, ind in zip([*kolada, scb], inds)]
     years, rows = compare.overview(benches, inds)
     assert years == [2020, 2021, 2022]

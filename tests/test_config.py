@@ -201,8 +201,8 @@ ratio = { numerator = "arbetslosa", denominator = "missbruk-kostnad", scale = 10
     scb, ratio = config.indicators[1], config.indicators[2]
     assert (scb.source, scb.series.table, scb.series.month) == ("scb", "TAB6260", 7)
     assert scb.series.select == (("Alder", "16-64"), ("Fodelseregion", "tot"))  # sorted: the id never depends on order
-    assert scb.kpi == "scb_TAB6260_000004YH_alder.16-64_fodelseregion.tot_m07"
-    assert config.kpis == ["N35001"] and config.series == ["N35001", scb.kpi]
+    assert scb.series_id == "scb_TAB6260_000004YH_alder.16-64_fodelseregion.tot_m07"
+    assert config.kpis == ["N35001"] and config.series == ["N35001", scb.series_id]
     assert ratio.ratio.scale == 100 and ratio.source == "ratio" and ratio.reference == "kvot"
     assert config.source.urls["scb"] == "https://statistikdatabasen.scb.se/api/v2"
     shipped = load_config(REPO / "config" / "examples" / "arbetsmarknad.toml")

@@ -68,7 +68,7 @@ def document(ind: Indicator, values: pd.DataFrame = VALUES, revised: pd.DataFram
                           changed=pd.Timestamp("2026-11-22").date())
 
 
-COST = Indicator(id="kostnad", label="Kostnad <script>alert(1)</script> | vuxna", kpi="N00001", direction="lower",
+COST = Indicator(id="kostnad", label="Kostnad <script>alert(1)</script> | vuxna", series_id="N00001", direction="lower",
                  target=Target(1250.0, 2027))
 
 
@@ -143,7 +143,7 @@ def test_markdown_escapes_kolada_text_and_keeps_table_shape():
 
 
 def test_direction_none_has_no_rank_column_and_says_why():
-    doc = document(Indicator(id="x", label="Kostnad", kpi="N00001", direction="none"))
+    doc = document(Indicator(id="x", label="Kostnad", series_id="N00001", direction="none"))
     assert [c.header for c in doc.tables[1].columns] == ["Kommun", "Värde 2022\n(kr/inv)"]
     assert "Rang" not in [c.header for c in doc.tables[0].columns]
     assert any(n.startswith("Ingen rangordning") for n in doc.footnotes)
@@ -195,7 +195,7 @@ def test_sheet_names_are_short_unique_and_legal():
 
 
 def test_xlsx_stores_numbers_with_formats_and_highlights_home():
-    other = document(Indicator(id="ifo", label="IFO", kpi="N00001", direction="none"))
+    other = document(Indicator(id="ifo", label="IFO", series_id="N00001", direction="none"))
     wb = openpyxl.load_workbook(io.BytesIO(render_workbook([document(COST), other])))
     assert wb.sheetnames == ["kostnad", "ifo"]
     ws = wb["kostnad"]
@@ -247,7 +247,7 @@ def test_hostile_text_is_plain_text_in_every_output(label):
 
     from harvester.render.text import plain
 
-    ind = Indicator(id="fientlig", label=label, kpi="N00001", direction="lower", target=Target(1250.0, 2027))
+    ind = Indicator(id="fientlig", label=label, series_id="N00001", direction="lower", target=Target(1250.0, 2027))
     doc = document(ind)
     md = render_markdown(doc)
     blocks, block = [], []  # consecutive table lines: each table's rows keep its number of cells
@@ -283,7 +283,7 @@ def test_a_big_group_gets_a_distribution_and_the_legend_only_what_has_data():
     rows = {p: {2021: 100.0 + i, 2022: 110.0 + i} for i, p in enumerate(peers_ids)}
     rows[HOME] = {2021: 150.0, 2022: 140.0}
     values = values_frame(rows)
-    ind = Indicator(id="stor", label="Stor grupp", kpi="N00001", direction="lower")
+    ind = Indicator(id="stor", label="Stor grupp", series_id="N00001", direction="lower")
     peers = compare.peer_values(values, ind, HOME, peers_ids)
     peers["title"] = peers["municipality_id"].map(lambda m: f"Kommun {m}")
     bench = compare.benchmark(values, ind, HOME, peers_ids)
@@ -311,7 +311,7 @@ def test_year_labels_never_run_together(first, last, target):
 def test_the_plans_number_comes_first_in_heading_and_overview():
     from harvester.render.document import indicator_title
 
-    numbered = Indicator(id="x", label="Kostnad missbruksvård vuxna, kr/inv", kpi="N00001", number="3 b")
+    numbered = Indicator(id="x", label="Kostnad missbruksvård vuxna, kr/inv", series_id="N00001", number="3 b")
     assert indicator_title(numbered, "kr/inv") == "3 b) Kostnad missbruksvård vuxna, kr/inv"
     assert indicator_title(replace(numbered, number="2 b:1)"), "").startswith("2 b:1) Kostnad")
     doc = document(numbered)

@@ -22,7 +22,7 @@ def test_each_group_on_its_own_and_riket_by_hand() -> None:
     values = pd.DataFrame({"kpi": "X", "gender": "T", "period": [2022] * 6 + [2021, 2021],
                            "municipality_id": ["H", "A", "B", "C", "D", "0000", "H", "A"],
                            "value": [10.0, 4.0, 8.0, 20.0, 10.0, 12.0, 1.0, 2.0]})
-    rows = positions(values, Indicator(id="x", label="X", kpi="X"), "H", sets)
+    rows = positions(values, Indicator(id="x", label="X", series_id="X"), "H", sets)
     latest = rows[rows["period"] == 2022].set_index("set")
     assert latest["median"].to_dict() == {"Grupp ett": 6.0, "Grupp två": 14.0, "tillagda kommuner": 10.0, "Riket": 12.0}
     assert latest["position"].to_dict() == {"Grupp ett": "högre", "Grupp två": "lägre", "tillagda kommuner": "lika",

@@ -59,7 +59,7 @@ def test_counts_that_grow_with_population(unit: str, title: str, count: bool) ->
 
 
 def test_rank_true_ranks_a_count_and_direction_none_is_never_ranked() -> None:
-    count = Indicator(id="x", label="Hushåll, antal", kpi="N31848", direction="lower")
+    count = Indicator(id="x", label="Hushåll, antal", series_id="N31848", direction="lower")
     assert not ranked(count, "", "Biståndsmottagare, antal")
-    assert ranked(Indicator(id="x", label="Hushåll, antal", kpi="N31848", direction="lower", rank=True), "", None)
-    assert not ranked(Indicator(id="x", label="Kostnad, kr/inv", kpi="N35001", direction="none"), "kr/inv", None)
+    assert ranked(Indicator(id="x", label="Hushåll, antal", series_id="N31848", direction="lower", rank=True), "", None)
+    assert not ranked(Indicator(id="x", label="Kostnad, kr/inv", series_id="N35001", direction="none"), "kr/inv", None)

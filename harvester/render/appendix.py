@@ -30,7 +30,7 @@ def build_similar_appendix(found: Similar, *, title: str, home_title: str, title
     """One Document (like an indicator's) for the appendix of the computed set `found`, named `title`."""
     r = found.recipe
     rows = found.contributions
-    places = {k: default_decimals(Indicator(id=k, label=k, kpi=k), rows.loc[rows["kpi"] == k, "value"]) for k in r.kpis}
+    places = {k: default_decimals(Indicator(id=k, label=k, series_id=k), rows.loc[rows["kpi"] == k, "value"]) for k in r.kpis}
     first = rows[rows["rank"] == 1].set_index("kpi")
     columns = (Column("Kommun", numeric=False), Column("Avstånd"),
                *(Column(f"{kpi_titles.get(k, k).split(',')[0]}\n({k})") for k in r.kpis))

@@ -380,7 +380,7 @@ def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indic
     Our medians, ranks and ratios are labelled as our own, each source's values as its own. When
     the home has no value, the set's values are still shown, and the message says so plainly.
     """
-    origin = origin or Origin((DEFAULT.name,), f"{DEFAULT.noun} {indicator.kpi}")
+    origin = origin or Origin((DEFAULT.name,), f"{DEFAULT.noun} {indicator.series_id}")
     ranked = indicator.direction != "none" if ranked is None else ranked
     label = indicator_title(indicator, unit)
     heading = f"{label} – {home_title} jämfört med {comparison.title}"
