@@ -316,3 +316,40 @@ def test_the_plans_number_comes_first_in_heading_and_overview():
     assert indicator_title(replace(numbered, number="2 b:1)"), "").startswith("2 b:1) Kostnad")
     doc = document(numbered)
     assert doc.heading.startswith("3 b) Kostnad missbruksvård vuxna")
+
+
+def test_word_tables_are_what_python_docx_writes_for_the_same_text():
+    """The Word tables are written as XML in one piece: a cell's text (markup characters, no-break
+    spaces) must become the run python-docx itself makes of it, and the formatting must
+    stay: header repeated on every page and broken where the heading says, numbers right-aligned
+    and unwrapped, the home row bold and filled, a quartile cell in its colour."""
+    from docx import Document as WordDocument
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+
+    from harvester.render.document import HOME_STYLE, Cell, Column, Row, Table
+    from harvester.render.docx import render_docx
+
+    texts = ["Ettby <b>&amp; \"x\"", "1\u00a0000"]
+    table = Table(caption="Tabell", columns=(Column("Kommun", numeric=False), Column("Värde\n2022")),
+                  rows=(Row(tuple(Cell(t) for t in texts), HOME_STYLE),
+                        Row((Cell("Tvåby"), Cell("–", quartile=MIDDLE)))))
+    overview = Document(indicator_id="", heading="Översikt", tables=(table,), footnotes=())
+    grid = WordDocument(io.BytesIO(render_docx("T", "S", overview, [], {}))).tables[0]
+    home = grid.rows[1].cells
+    assert [c.text for c in home] == [Cell(t).text for t in texts]
+    for cell, text in zip(home, texts):
+        made = WordDocument().add_paragraph().add_run(Cell(text).text)._r  # noqa: SLF001
+        ours = cell.paragraphs[0].runs[0]._r  # noqa: SLF001
+        assert [(e.tag, e.text, e.get(qn("xml:space"))) for e in ours if e.tag != qn("w:rPr")] == \
+            [(e.tag, e.text, e.get(qn("xml:space"))) for e in made]
+    assert grid.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None  # noqa: SLF001
+    assert [r.text for r in grid.rows[0].cells[1].paragraphs[0].runs] == ["Värde\n", "2022"]  # a w:br after "Värde"
+    number = home[1]
+    assert number.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT and number.paragraphs[0].runs[0].bold
+    assert home[0].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT
+    assert number._tc.tcPr.find(qn("w:noWrap")) is not None  # noqa: SLF001
+    assert number._tc.tcPr.find(qn("w:shd")).get(qn("w:fill")) == "FFF2CC"  # noqa: SLF001
+    plain_row = grid.rows[2].cells
+    assert plain_row[0]._tc.tcPr.find(qn("w:shd")) is None and not plain_row[0].paragraphs[0].runs[0].bold  # noqa: SLF001
+    assert plain_row[1]._tc.tcPr.find(qn("w:shd")).get(qn("w:fill")) == QUARTILE_FILLS[MIDDLE]  # noqa: SLF001
