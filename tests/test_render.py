@@ -353,3 +353,36 @@ def test_word_tables_are_what_python_docx_writes_for_the_same_text():
     plain_row = grid.rows[2].cells
     assert plain_row[0]._tc.tcPr.find(qn("w:shd")) is None and not plain_row[0].paragraphs[0].runs[0].bold  # noqa: SLF001
     assert plain_row[1]._tc.tcPr.find(qn("w:shd")).get(qn("w:fill")) == QUARTILE_FILLS[MIDDLE]  # noqa: SLF001
+
+
+def _big_chart(peers_ids: list[str], *, shift: float, target: Target | None, riket: bool, label: str) -> dict:
+    rows = {p: {2021: 100.0 + i * shift, 2022: 110.0 + i * shift} for i, p in enumerate(peers_ids)}
+    rows[HOME] = {2021: 150.0, 2022: 140.0}
+    rows["0000"] = {2021: 120.0, 2022: 125.0}
+    values = values_frame(rows)
+    ind = Indicator(id="stor", label=label, kpi="N00001", direction="lower", target=target)
+    riket_id = "0000" if riket else None
+    peers = compare.peer_values(values, ind, HOME, peers_ids, riket_id)
+    peers["title"] = peers["municipality_id"].map(lambda m: f"Kommun {m}")
+    return {"bench": compare.benchmark(values, ind, HOME, peers_ids, riket_id), "peers": peers, "title": label,
+            "home_title": "Hemby", "unit": "kr/inv", "decimals": 0, "direction": "lower", "target": target,
+            "riket": riket, "source": "Källa: SCB; x."}
+
+
+def test_a_big_groups_chart_is_the_same_after_another_chart_as_alone():
+    """Big groups' charts reuse one figure per thread: nothing of the chart before (a target, Riket,
+    its bars, titles, legend or note) may show in the next one, pixel for pixel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    peers_ids = [f"{i:04d}" for i in range(1, 291)]
+    first = _big_chart(peers_ids, shift=0.3, target=Target(90.0, 2026), riket=True, label="Första, med mål och riket")
+    second = _big_chart(peers_ids[:250], shift=1.0, target=None, riket=False, label="Andra")
+
+    def pixels(png: bytes):  # noqa: ANN202
+        return matplotlib.image.imread(io.BytesIO(png))
+
+    with ThreadPoolExecutor(1) as after, ThreadPoolExecutor(1) as alone:  # a thread: a figure of its own
+        before, reused = after.submit(lambda: [render_chart(**first), render_chart(**second)]).result()
+        fresh = alone.submit(lambda: render_chart(**second)).result()
+    assert (pixels(before) != pixels(fresh)).any()  # the charts differ, so a leftover of the first would show
+    assert (pixels(reused) == pixels(fresh)).all()

@@ -12,9 +12,12 @@ import gc
 import io
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -169,6 +172,40 @@ def _riket_off_scale(bench: pd.DataFrame) -> bool:
     return bool(pd.notna(local) and local > 0 and bench["riket"].abs().max() > RIKET_OFF_SCALE * local)
 
 
+class _Reused(threading.local):
+    """A big group's figure, its two panels and its canvas, kept from one chart to the next (one
+    set per thread: a figure is not thread-safe). Making a figure and its axes, and their ticks on
+    the first draw, was a fifth of a chart's time, and measuring the same texts again (tick
+    labels, the legend) for every new renderer another sixth. What a chart adds is taken away
+    before the next; what every big chart sets alike (margins, spines, grid, tick sizes) stays,
+    and what differs (limits, ticks, formatters, labels, titles) each chart sets again, so a
+    chart's pixels do not depend on the one before (tests/test_render.py checks)."""
+
+    figure: tuple[Figure, Axes, Axes] | None = None
+
+
+_reused = _Reused()
+
+
+def _big_figure() -> tuple[Figure, Axes, Axes]:
+    """The figure of a big group's chart, empty of the last chart's data, titles and notes."""
+    if _reused.figure is None:
+        fig = Figure(figsize=(WIDTH_CM * CM, MIN_HEIGHT_CM * CM), dpi=DPI)
+        FigureCanvasAgg(fig)  # its own canvas keeps one renderer, and with it the measured texts, between charts
+        fig.subplots_adjust(left=1.5 / WIDTH_CM, right=1 - 0.3 / WIDTH_CM, top=1 - 1.3 / MIN_HEIGHT_CM,
+                            bottom=2.6 / MIN_HEIGHT_CM, wspace=0.28)
+        left, right = fig.subplots(1, 2, width_ratios=[1.15, 1])
+        _reused.figure = fig, left, right
+        return _reused.figure
+    fig, left, right = _reused.figure
+    for ax in (left, right):
+        for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
+            artist.remove()
+    for artist in [*fig.legends, *fig.texts]:
+        artist.remove()
+    return fig, left, right
+
+
 def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_title: str, unit: str,
                  decimals: int, direction: str, target: Target | None, riket: bool, source: str) -> bytes:
     """The PNG bytes of one indicator's chart; `bench` must have a latest year (a home value).
@@ -185,13 +222,11 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     height = MIN_HEIGHT_CM if big else max(MIN_HEIGHT_CM, 3.6 + 0.3 * len(year))
     # A big group's panels carry no names to fit, so fixed margins do: no text measured again and
     # again, which is most of a chart's time when a compare draws 168 of them.
-    fig = Figure(figsize=(WIDTH_CM * CM, height * CM), dpi=DPI, layout=None if big else "constrained")
     if big:
-        fig.subplots_adjust(left=1.5 / WIDTH_CM, right=1 - 0.3 / WIDTH_CM, top=1 - 1.3 / height, bottom=2.6 / height,
-                            wspace=0.28)
-        left, right = fig.subplots(1, 2, width_ratios=[1.15, 1])
+        fig, left, right = _big_figure()
         key = None
     else:  # the legend in a row of its own, so the layout engine keeps it off the source line
+        fig = Figure(figsize=(WIDTH_CM * CM, height * CM), dpi=DPI, layout="constrained")
         footer = 0.45 / height
         fig.get_layout_engine().set(rect=(0, footer, 1, 1 - footer))  # (left, bottom, width, height)
         grid = fig.add_gridspec(2, 2, width_ratios=[1.15, 1], height_ratios=[height - 2.6, 1.0])
