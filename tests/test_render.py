@@ -386,3 +386,26 @@ def test_a_big_groups_chart_is_the_same_after_another_chart_as_alone():
         fresh = alone.submit(lambda: render_chart(**second)).result()
     assert (pixels(before) != pixels(fresh)).any()  # the charts differ, so a leftover of the first would show
     assert (pixels(reused) == pixels(fresh)).all()
+
+
+def test_charts_drawn_by_workers_are_those_drawn_here_and_the_workers_end_with_the_results():
+    """Workers are sent the latest year's peers only: their charts must be the ones drawn in this
+    process from every year's rows; and once the results are read no worker is left running."""
+    from harvester.render.charts import ChartRenderer
+
+    peers_ids = [f"{i:04d}" for i in range(1, 291)]
+    jobs = {"big": _big_chart(peers_ids, shift=0.5, target=Target(90.0, 2026), riket=True, label="Stor"),
+            "small": _big_chart(peers_ids[:5], shift=10.0, target=None, riket=True, label="Liten")}
+    assert jobs["big"]["peers"]["period"].nunique() == 2  # every year's rows go in
+    with ChartRenderer(expected=ChartRenderer.PARALLEL_FROM, workers=2) as charts:
+        charts.submit("first", **jobs["small"])  # drawn here, and then the workers are forked
+        assert charts.pool is not None
+        workers = list(charts.pool._processes.values())  # noqa: SLF001
+        assert len(workers) == 2 and all(w.is_alive() for w in workers)
+        for key, job in jobs.items():
+            charts.submit(key, **job)
+        drawn = charts.results()
+        assert charts.pool is None and not any(w.is_alive() for w in workers)
+    for key, job in jobs.items():
+        here = matplotlib.image.imread(io.BytesIO(render_chart(**job)))
+        assert (matplotlib.image.imread(io.BytesIO(drawn[key])) == here).all(), key

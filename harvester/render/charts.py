@@ -172,6 +172,13 @@ def _riket_off_scale(bench: pd.DataFrame) -> bool:
     return bool(pd.notna(local) and local > 0 and bench["riket"].abs().max() > RIKET_OFF_SCALE * local)
 
 
+def drawn_peers(bench: pd.DataFrame, peers: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `peers` a chart draws: the home and its peers in the latest year (`bench`'s).
+    A chart needs no other year's, so a worker is sent these alone."""
+    latest = bench.loc[bench["is_latest"], "period"].iloc[0]
+    return peers[(peers["period"] == latest) & peers["role"].isin([HOME, PEER])]
+
+
 class _Reused(threading.local):
     """A big group's figure, its two panels and its canvas, kept from one chart to the next (one
     set per thread: a figure is not thread-safe). Making a figure and its axes, and their ticks on
@@ -217,7 +224,7 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     riket = riket and not off_scale
     unit = chart_text(unit)  # a config's or a KPI title's `$\frac{1}{$` is text on the axes, not mathtext
     latest = bench[bench["is_latest"]].iloc[0]
-    year = peers[(peers["period"] == latest["period"]) & peers["role"].isin([HOME, PEER])]
+    year = drawn_peers(bench, peers)
     big = len(year) - 1 > BIG_GROUP
     height = MIN_HEIGHT_CM if big else max(MIN_HEIGHT_CM, 3.6 + 0.3 * len(year))
     # A big group's panels carry no names to fit, so fixed margins do: no text measured again and
@@ -275,34 +282,58 @@ class ChartRenderer:
     """Draws charts while the caller goes on computing: in worker processes when there are many.
 
     matplotlib draws in one thread per process, so on a 2-core machine two workers let charts be
-    drawn while the next indicators are computed. Workers are forked when the renderer is made,
-    before any data is read, so they share the imported libraries with this process instead of
-    importing their own; with `expected` charts below `PARALLEL_FROM`, or one worker, charts are
-    drawn here, without any process start-up.
+    drawn while the next indicators are computed. The first chart is drawn here and the workers are
+    forked right after it, so they share with this process not only the imported libraries but
+    what drawing a chart loads once (fonts, the Agg canvas, cached text sizes) instead of loading
+    their own; with `expected` charts below `PARALLEL_FROM`, or one worker, every chart is drawn
+    here, without any process start-up.
     """
 
     PARALLEL_FROM = 8
 
     def __init__(self, expected: int, workers: int | None = None) -> None:
         workers = workers or int(os.environ.get(WORKERS_VARIABLE) or 0) or min(os.cpu_count() or 1, 4)
-        parallel = expected >= self.PARALLEL_FROM and workers > 1
-        if parallel:
-            gc.freeze()  # keep the shared objects' pages shared: the collector would write to every one of them
-        self.pool = (ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-                     if parallel else None)
+        self.workers = workers if expected >= self.PARALLEL_FROM and workers > 1 else 0  # 0: draw here
+        self.pool: ProcessPoolExecutor | None = None
         self.pending: dict[str, Future[bytes] | bytes] = {}
 
     def submit(self, key: str, **job: object) -> None:
-        """Draw `render_chart(**job)` under `key`."""
-        self.pending[key] = self.pool.submit(_render_job, job) if self.pool else render_chart(**job)  # type: ignore[arg-type]
+        """Draw `render_chart(**job)` under `key`.
+
+        A worker is sent the latest year's peers only (`drawn_peers`): every year's are 23 times
+        as many rows to pickle here and unpickle there, and a job waiting for a worker keeps its
+        frames alive in this process."""
+        if self.pool is None:
+            self.pending[key] = render_chart(**job)  # type: ignore[arg-type]
+            if self.workers:
+                self._fork()
+            return
+        job["peers"] = drawn_peers(job["bench"], job["peers"])  # type: ignore[arg-type]
+        self.pending[key] = self.pool.submit(_render_job, job)
+
+    def _fork(self) -> None:
+        gc.freeze()  # keep the shared objects' pages shared: the collector would write to every one of them
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"))
+        self.pool.submit(int)  # a fork pool starts all its workers at its first job: now, with this memory
 
     def results(self) -> dict[str, bytes]:
-        """Every chart by key, in the order submitted (waits for the workers)."""
-        return {key: done.result() if isinstance(done, Future) else done for key, done in self.pending.items()}
+        """Every chart by key, in the order submitted (waits for the workers).
+
+        The workers are let go here, not when the renderer is closed: the Word and HTML reports
+        are written after this, and the workers' memory need not add to theirs."""
+        drawn = {key: done.result() if isinstance(done, Future) else done for key, done in self.pending.items()}
+        self.close()
+        return drawn
+
+    def close(self) -> None:
+        """End the worker processes (charts not yet drawn are cancelled); any later chart is drawn here."""
+        self.workers = 0
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
 
     def __enter__(self) -> "ChartRenderer":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+        self.close()
