@@ -409,3 +409,41 @@ def test_charts_drawn_by_workers_are_those_drawn_here_and_the_workers_end_with_t
     for key, job in jobs.items():
         here = matplotlib.image.imread(io.BytesIO(render_chart(**job)))
         assert (matplotlib.image.imread(io.BytesIO(drawn[key])) == here).all(), key
+
+
+def test_each_workbook_cell_has_its_own_kinds_style_though_styles_are_copied_between_cells():
+    """Body cells copy the style of the first cell set alike: every cell must still get its row's
+    emphasis, its quartile colour, its alignment and its number format, in every sheet."""
+    from harvester.render.document import HOME_STYLE, SUMMARY_STYLE, Cell, Column, Row, Table
+
+    def table(first_style: str) -> Table:
+        return Table(caption="T", columns=(Column("Kommun", numeric=False), Column("Värde")), rows=(
+            Row((Cell("A"), Cell("1,5", 1.5, "0.0", quartile=MIDDLE)), first_style),
+            Row((Cell("B"), Cell("2,0", 2.0, "0.0")), HOME_STYLE),  # A's format without its quartile
+            Row((Cell("C"), Cell("3,25", 3.25, "0.00")), SUMMARY_STYLE),
+            Row((Cell("D"), Cell("–")), ""),
+            Row((Cell("E"), Cell("4", 4, "0")), "")))  # D's kind but for its number format
+
+    docs = [Document(indicator_id=k, heading=k, tables=(table(s),), footnotes=())
+            for k, s in (("a", HOME_STYLE), ("b", ""), ("c", HOME_STYLE))]
+    wb = openpyxl.load_workbook(io.BytesIO(render_workbook(docs)))
+    for name, first_style in (("a", HOME_STYLE), ("b", ""), ("c", HOME_STYLE)):
+        ws = wb[name]
+        top = next(r for r in range(1, 10) if ws.cell(r, 1).value == "A")
+        cells = {ws.cell(r, 1).value: (ws.cell(r, 1), ws.cell(r, 2)) for r in range(top, top + 5)}
+        for text, cell in cells.items():
+            assert cell[0].alignment.horizontal == "left" and cell[1].alignment.horizontal == "right"
+        a_text, a_number = cells["A"]
+        assert a_number.fill.fgColor.rgb.endswith(QUARTILE_FILLS[MIDDLE]) and a_number.number_format == "0.0"
+        assert bool(a_text.font.b) == (first_style == HOME_STYLE)
+        assert a_text.fill.fgColor.rgb.endswith("FFF2CC") == (first_style == HOME_STYLE)
+        b_text, b_number = cells["B"]
+        assert b_text.font.b and b_number.font.b and b_number.fill.fgColor.rgb.endswith("FFF2CC")
+        assert b_number.number_format == "0.0"
+        c_text, c_number = cells["C"]
+        assert c_text.font.i and c_number.font.i and not c_number.font.b and c_number.number_format == "0.00"
+        assert c_number.fill.fill_type is None
+        d_text, d_number = cells["D"]
+        assert d_number.value is None and not d_number.font.b and not d_number.font.i
+        assert d_number.number_format == "General" and d_number.fill.fill_type is None
+        assert cells["E"][1].number_format == "0" and cells["E"][1].value == 4
