@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 import io
+import re
 from html.parser import HTMLParser
 
 import matplotlib.image
@@ -447,3 +448,33 @@ def test_each_workbook_cell_has_its_own_kinds_style_though_styles_are_copied_bet
         assert d_number.value is None and not d_number.font.b and not d_number.font.i
         assert d_number.number_format == "General" and d_number.fill.fill_type is None
         assert cells["E"][1].number_format == "0" and cells["E"][1].value == 4
+
+
+def test_word_report_keeps_one_picture_part_per_distinct_chart():
+    """Charts go in with our own bookkeeping of picture parts: an identical chart shares its part, as
+    python-docx does, and each different one has its own, in the order the sections show them."""
+    import zipfile
+
+    from PIL import Image
+
+    from harvester.render.docx import render_docx
+
+    def png(colour: str) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 20), colour).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    docs = [Document(indicator_id=k, heading=k, tables=(), footnotes=("Källa: x.",)) for k in ("a", "b", "c")]
+    charts = {"a": png("red"), "b": png("blue"), "c": png("red")}
+    overview = Document(indicator_id="", heading="Översikt", tables=(), footnotes=())
+    with zipfile.ZipFile(io.BytesIO(render_docx("T", "S", overview, docs, charts))) as report:
+        media = sorted(n for n in report.namelist() if n.startswith("word/media/"))
+        body = report.read("word/document.xml").decode()
+        rels = report.read("word/_rels/document.xml.rels").decode()
+    assert media == ["word/media/image1.png", "word/media/image2.png"]
+    embeds = re.findall(r'r:embed="(rId\d+)"', body)
+    assert len(embeds) == 3 and embeds[0] == embeds[2] != embeds[1]
+    targets = dict(re.findall(r'Id="(rId\d+)"[^>]*Target="(media/[^"]+)"', rels) +
+                   [(i, t) for t, i in re.findall(r'Target="(media/[^"]+)"[^>]*Id="(rId\d+)"', rels)])
+    assert [targets[e] for e in embeds] == ["media/image1.png", "media/image2.png", "media/image1.png"]
+    assert len(set(re.findall(r'<wp:docPr id="(\d+)"', body))) == 3  # every picture its own shape id

@@ -16,8 +16,10 @@ from docx import Document as new_word_document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.image.image import Image
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.shape import CT_Inline
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Pt
 
 from .document import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Document, Table
 
@@ -29,6 +31,8 @@ CM_PER_CHAR = 0.16  # Calibri 8 pt: digits are 0.507 em; letters about the same 
 CELL_PADDING_CM = 0.45  # Word's default cell margins, 0.19 cm each side, and a little air
 MIN_TEXT_COLUMN_CM = 2.2
 _HOME_FILL, _HEADER_FILL = "FFF2CC", "DCE6F1"
+NOTE_FONT = '<w:color w:val="404040"/><w:sz w:val="16"/>'  # 8 pt, dark grey
+NOTE_SPACING = Pt(2).twips  # space after a note; w:spacing counts twentieths of a point, as twips are
 
 
 def _set(element: object, tag: str, **attrs: str) -> None:
@@ -81,13 +85,16 @@ def _widths(table: Table, room: float) -> list[float]:
     return needed
 
 
-def _run_xml(text: str, *, bold: bool = False, italic: bool = False, br: bool = False) -> str:
-    """A run as python-docx writes `add_run(text)` with our font settings. Table text is plain and
-    stripped (`document.Cell`, `Column`: no tab, no edge space, a header's line breaks split off
-    before), so one `w:t` holds it all, as there."""
-    props = ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "") + f'<w:sz w:val="{2 * TABLE_PT}"/>'
+def _run_xml(text: str, props: str, br: bool = False) -> str:
+    """A run as python-docx writes `add_run(text)` with the run properties `props`. Table and note
+    text is plain and stripped (`document.Cell`, `Column`, `Document`: no tab, no edge space, a
+    header's line breaks split off before), so one `w:t` holds it all, as there."""
     content = f"<w:t>{escape(text)}</w:t>" if text else ""
     return f"<w:r><w:rPr>{props}</w:rPr>{content}{'<w:br/>' if br else ''}</w:r>"
+
+
+def _table_font(bold: bool = False, italic: bool = False) -> str:
+    return ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "") + f'<w:sz w:val="{2 * TABLE_PT}"/>'
 
 
 def _cell_xml(twips: int, runs: str, *, numeric: bool, no_wrap: bool, fill: str | None) -> str:
@@ -109,14 +116,15 @@ def _table_xml(table: Table, widths: Sequence[float], style_id: str) -> str:
     twips = [Cm(w).twips for w in widths]
     columns = list(zip(table.columns, twips))
     head = "".join(
-        _cell_xml(tw, "".join(_run_xml(line, bold=True, br=k < len(lines) - 1) for k, line in enumerate(lines)),
+        _cell_xml(tw, "".join(_run_xml(line, _table_font(bold=True), br=k < len(lines) - 1) for k, line in enumerate(lines)),
                   numeric=col.numeric, no_wrap=False, fill=_HEADER_FILL)
         for col, tw in columns for lines in [col.header.split("\n")])
     rows = []
     for row in table.rows:
         home, summary = row.style == HOME_STYLE, row.style == SUMMARY_STYLE
         cells = "".join(
-            _cell_xml(tw, _run_xml(item.text, bold=home, italic=summary), numeric=col.numeric, no_wrap=col.numeric,
+            _cell_xml(tw, _run_xml(item.text, _table_font(bold=home, italic=summary)), numeric=col.numeric,
+                      no_wrap=col.numeric,
                       fill=QUARTILE_FILLS[item.quartile] if item.quartile else _HOME_FILL if home else None)
             for item, (col, tw) in zip(row.cells, columns))
         rows.append(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells}</w:tr>")
@@ -139,11 +147,12 @@ def _table(word: object, table: Table, room: float) -> None:
 
 
 def _notes(word: object, notes: Sequence[str]) -> None:
+    """Small grey paragraphs, 2 pt apart, as XML: python-docx reads a run's text character by
+    character, and a big group's notes list hundreds of names."""
+    body = word.element.body  # type: ignore[attr-defined]
     for note in notes:
-        paragraph = word.add_paragraph()  # type: ignore[attr-defined]
-        paragraph.paragraph_format.space_after = Pt(2)
-        run = paragraph.add_run(note)
-        run.font.size, run.font.color.rgb = Pt(8), RGBColor(0x40, 0x40, 0x40)
+        body._insert_p(parse_xml(f'<w:p {nsdecls("w")}><w:pPr><w:spacing w:after="{NOTE_SPACING}"/></w:pPr>'  # noqa: SLF001
+                                 f'{_run_xml(note, NOTE_FONT)}</w:p>'))
 
 
 def _page(word: object, landscape: bool) -> float:
@@ -161,19 +170,26 @@ def _orient(section: object, landscape: bool) -> None:
 
 
 class _Pictures:
-    """Adds charts with shape ids of our own: python-docx finds the next free id by scanning the whole
-    document for every picture, which made 168 charts cost seconds. Ids start above any the
-    document has when the first picture goes in (the tables before it carry none of their own)."""
+    """Adds charts with shape ids and picture parts of our own bookkeeping: python-docx finds the next
+    free id by scanning the whole document for every picture, and looks for an identical picture
+    by hashing every picture already added, which made 168 charts cost seconds. Ids start above
+    any the document has when the first picture goes in (the tables before it carry none of their
+    own); a chart identical to an earlier one shares its part, as python-docx would have it."""
 
     def __init__(self) -> None:
         self.last: int | None = None
+        self.added: dict[str, tuple[str, Image]] = {}  # sha1 -> relationship id, image
 
     def add(self, word: object, png: bytes) -> None:
         part = word.part  # type: ignore[attr-defined]
         if self.last is None:
             self.last = part.next_id - 1
         self.last += 1
-        rid, image = part.get_or_add_image(io.BytesIO(png))
+        image = Image.from_blob(png)
+        if image.sha1 not in self.added:
+            image_part = part.package.image_parts._add_image_part(image)  # noqa: SLF001 - without the hashing search
+            self.added[image.sha1] = part.relate_to(image_part, RT.IMAGE), image_part.image
+        rid, image = self.added[image.sha1]
         cx, cy = image.scaled_dimensions(Cm(CHART_WIDTH_CM), None)
         run = word.add_paragraph().add_run()  # type: ignore[attr-defined]
         run._r.add_drawing(CT_Inline.new_pic_inline(self.last, rid, image.filename, cx, cy))  # noqa: SLF001
