@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,10 +62,11 @@ def tree_pss_kib(root: int) -> int:
     return total
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall seconds, and the peak memory (PSS, MB) of the command's process tree and of its main process."""
+def timed(cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> tuple[float, float, float]:
+    """Wall seconds, and the peak memory (PSS, MB) of the command's process tree and of its main process.
+    `cwd` is where `python -m harvester` finds the package: this checkout, or another (`--against`)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     peak = main_peak = 0
     done = threading.Event()
@@ -108,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "compare_results.md")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (the datasets and documents)")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="also time the large compare of the code in CHECKOUT (another commit, e.g. from "
+                             "`git archive`), taking turns with this one on the same dataset, so that a before and "
+                             "after come from one run on a machine whose speed varies")
+    parser.add_argument("--turns", type=int, default=3, help="runs of each code with --against (default 3)")
     parser.add_argument("--datasets", type=Path, metavar="DIR",
                         help="harvest into DIR only what is not there yet, and keep it: the harvest is most of a "
                              "run's time, and a compare does not change its dataset")
@@ -162,10 +169,34 @@ def _measure(args: argparse.Namespace, shared: Path, work: Path) -> int:
               f"Large compare: {wall:.1f} s (target ≤ 20 s: {'met' if wall <= 20 else 'NOT met'}); main process "
               f"{main_only:.0f} MB, all processes {tree:.0f} MB (target < 400 MB: "
               f"{'met' if tree < 400 else 'met by the main process only' if main_only < 400 else 'NOT met'})."]
+    if args.against is not None:
+        lines += ["", *_turns(args, large, work / "large")]
     report = "\n".join(lines) + "\n"
     print(report)
     args.results.write_text(report, encoding="utf-8")
     return 0
+
+
+def _turns(args: argparse.Namespace, config: Path, out: Path) -> list[str]:
+    """The large compare of `--against` and of this checkout in turn, with chart workers: each code's
+    median and range, so that the machine's drift (other builds, a busy host) hits both alike."""
+    cmd = [sys.executable, "-m", "harvester", "compare", "--config", str(config), "--output", str(out), "--quiet",
+           "--force"]
+    runs: dict[str, list[tuple[float, float, float]]] = {"against": [], "this": []}
+    for _ in range(args.turns):
+        runs["against"].append(timed(cmd, {}, cwd=args.against.resolve()))
+        runs["this"].append(timed(cmd, {}))
+
+    def spread(values: list[float], digits: int) -> str:
+        return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+    lines = [f"Large compare with chart workers, {args.turns} turns each, {args.against} first in each turn "
+             "(median, range in brackets):", "",
+             "| code | wall s | peak MB, all processes | peak MB, main process |", "|---|---|---|---|"]
+    for name, label in (("against", str(args.against)), ("this", "this checkout")):
+        walls, trees, mains = zip(*runs[name])
+        lines.append(f"| {label} | {spread(list(walls), 1)} | {spread(list(trees), 0)} | {spread(list(mains), 0)} |")
+    return lines
 
 
 if __name__ == "__main__":
