@@ -8,13 +8,16 @@ compare and its chart workers: proportional set size, sampled from /proc every 2
 chart rendering and for one process (`--workers 1`) side by side, so the ratio comes from one run.
 The shipped config's compare is also timed in-process after imports (the ≤ 2 s target).
 
-    .venv/bin/python -m bench.compare_bench            # about 2 minutes on 2 cores
+    .venv/bin/python -m bench.compare_bench                           # about 4 minutes on 2 cores
+    .venv/bin/python -m bench.compare_bench --datasets /tmp/cmp-data  # harvest once, reuse afterwards
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,10 +63,40 @@ def tree_pss_kib(root: int) -> int:
     return total
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall seconds, and the peak memory (PSS, MB) of the command's process tree and of its main process."""
+def _cpu_busy(seconds: float = 1.0) -> float:
+    """The share of all CPUs' time not idle over `seconds`, from /proc/stat."""
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # idle and iowait
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+BUSY = 0.1  # above this share of the CPUs in use by others, a run waits (the machine is shared with builds)
+busy_starts = 0  # runs that started on a busy machine after waiting a minute
+
+
+def _wait_for_quiet(limit: float = 60.0) -> None:
+    """Wait until the CPUs are idle for a second (at most `limit` s): wall time on a 2-core machine that
+    another build is using says more about that build than about the compare."""
+    global busy_starts
+    deadline = time.monotonic() + limit
+    while _cpu_busy() > BUSY:
+        if time.monotonic() > deadline:
+            busy_starts += 1
+            return
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> tuple[float, float, float, float]:
+    """Wall seconds, the peak memory (PSS, MB) of the command's process tree and of its main process,
+    and the CPU seconds of the tree (user + system; less sensitive than wall time to a busy machine).
+    `cwd` is where `python -m harvester` finds the package: this checkout, or another (`--against`)."""
+    _wait_for_quiet()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     peak = main_peak = 0
     done = threading.Event()
@@ -80,9 +113,12 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     _, err = proc.communicate(timeout=1800)
     done.set()
     sampler.join()
+    wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
-    return time.perf_counter() - started, peak / 1024, main_peak / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, peak / 1024, main_peak / 1024, cpu
 
 
 def harvest(fake: FakeKolada, config: Path, out: Path) -> None:
@@ -95,6 +131,7 @@ def harvest(fake: FakeKolada, config: Path, out: Path) -> None:
 
 def in_process_seconds(config: Path, out: Path) -> float:
     """The shipped compare after imports, as a person at a terminal waits for it."""
+    _wait_for_quiet()
     code = ("import time, sys; from pathlib import Path; from harvester.config import load_config; "
             "from harvester.report import write_report; c = load_config(sys.argv[1]); t = time.perf_counter(); "
             "write_report(c, Path(sys.argv[2]), force=True); print(time.perf_counter() - t)")
@@ -107,8 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "compare_results.md")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (the datasets and documents)")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="also time the large compare of the code in CHECKOUT (another commit, e.g. from "
+                             "`git archive`), taking turns with this one on the same dataset, so that a before and "
+                             "after come from one run on a machine whose speed varies")
+    parser.add_argument("--turns", type=int, default=3, help="runs of each code with --against (default 3)")
+    parser.add_argument("--datasets", type=Path, metavar="DIR",
+                        help="harvest into DIR only what is not there yet, and keep it: the harvest is most of a "
+                             "run's time, and a compare does not change its dataset")
     args = parser.parse_args(argv)
     shared = require_shared()
+    if args.datasets is not None:
+        args.datasets.mkdir(parents=True, exist_ok=True)
+        return _measure(args, shared, args.datasets)
     work = Path(tempfile.mkdtemp(prefix="compare-bench-"))
     try:
         return _measure(args, shared, work)
@@ -126,9 +174,13 @@ def _measure(args: argparse.Namespace, shared: Path, work: Path) -> int:
                                                      f'[source]\nrate = 1000\n\n[comparison]\ngroups = ["{BIG_GROUP}"]\nmunicipalities = []')
     large.write_text(text, encoding="utf-8")
     shipped = REPO / "config" / "kpis.toml"
-    with FakeKolada(KoladaData.from_shared(shared)) as fake:
-        harvest(fake, shipped, work / "shipped")
-        harvest(fake, large, work / "large")
+    # A dataset with runs.parquet was committed by a harvest: reused as it is.
+    missing = [(config, work / name) for config, name in ((shipped, "shipped"), (large, "large"))
+               if not (work / name / "runs.parquet").is_file()]
+    if missing:
+        with FakeKolada(KoladaData.from_shared(shared)) as fake:
+            for config, out in missing:
+                harvest(fake, config, out)
     rows = []
     for name, config, out, n in (("shipped config", shipped, work / "shipped", 5),
                                  (f"IFO {len(kpis)} indicators × {BIG_GROUP} (290 kommuner)", large, work / "large",
@@ -142,19 +194,47 @@ def _measure(args: argparse.Namespace, shared: Path, work: Path) -> int:
     machine = describe_machine()
     lines = [f"Machine: {machine['CPU']}, {machine['logical CPUs']} logical CPUs, {machine['RAM']} RAM, "
              f"{machine['Python']}; commit {machine['commit']}.", "",
-             "| dataset | indicators | with chart workers: wall s | peak MB, all processes | peak MB, main process | "
-             "one process: wall s | peak MB | with workers / one process (time) |", "|---|---|---|---|---|---|---|---|"]
-    for name, n, (pw, pm, pmain), (sw, sm, _) in rows:
-        lines.append(f"| {name} | {n} | {pw:.1f} | {pm:.0f} | {pmain:.0f} | {sw:.1f} | {sm:.0f} | {pw / sw:.2f} |")
-    wall, tree, main_only = rows[1][2]
+             "| dataset | indicators | with chart workers: wall s | CPU s | peak MB, all processes | "
+             "peak MB, main process | one process: wall s | CPU s | peak MB | with workers / one process (time) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, n, (pw, pm, pmain, pc), (sw, sm, _, sc) in rows:
+        lines.append(f"| {name} | {n} | {pw:.1f} | {pc:.1f} | {pm:.0f} | {pmain:.0f} | {sw:.1f} | {sc:.1f} | {sm:.0f} | "
+                     f"{pw / sw:.2f} |")
+    wall, tree, main_only, _ = rows[1][2]
     lines += ["", f"Shipped config, compare in-process after imports: {after_imports:.2f} s (target ≤ 2 s).", "",
               f"Large compare: {wall:.1f} s (target ≤ 20 s: {'met' if wall <= 20 else 'NOT met'}); main process "
               f"{main_only:.0f} MB, all processes {tree:.0f} MB (target < 400 MB: "
               f"{'met' if tree < 400 else 'met by the main process only' if main_only < 400 else 'NOT met'})."]
+    if args.against is not None:
+        lines += ["", *_turns(args, large, work / "large")]
+    lines += ["", f"Runs that started on a busy machine (after waiting 60 s for idle CPUs): {busy_starts}."]
     report = "\n".join(lines) + "\n"
     print(report)
     args.results.write_text(report, encoding="utf-8")
     return 0
+
+
+def _turns(args: argparse.Namespace, config: Path, out: Path) -> list[str]:
+    """The large compare of `--against` and of this checkout in turn, with chart workers: each code's
+    median and range, so that the machine's drift (other builds, a busy host) hits both alike."""
+    cmd = [sys.executable, "-m", "harvester", "compare", "--config", str(config), "--output", str(out), "--quiet",
+           "--force"]
+    runs: dict[str, list[tuple[float, float, float, float]]] = {"against": [], "this": []}
+    for _ in range(args.turns):
+        runs["against"].append(timed(cmd, {}, cwd=args.against.resolve()))
+        runs["this"].append(timed(cmd, {}))
+
+    def spread(values: list[float], digits: int) -> str:
+        return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+    lines = [f"Large compare with chart workers, {args.turns} turns each, {args.against} first in each turn "
+             "(median, range in brackets):", "",
+             "| code | wall s | CPU s | peak MB, all processes | peak MB, main process |", "|---|---|---|---|---|"]
+    for name, label in (("against", str(args.against)), ("this", "this checkout")):
+        walls, trees, mains, cpus = zip(*runs[name])
+        lines.append(f"| {label} | {spread(list(walls), 1)} | {spread(list(cpus), 1)} | {spread(list(trees), 0)} | "
+                     f"{spread(list(mains), 0)} |")
+    return lines
 
 
 if __name__ == "__main__":

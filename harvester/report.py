@@ -199,7 +199,7 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
     from .render.charts import ChartRenderer  # matplotlib: half a second a nightly run with nothing new need not pay
 
     staged = Staged(root)
-    # Chart workers are forked first, while this process holds nothing but its imports.
+    # Chart workers are forked after the first chart, sharing what drawing it loaded (ChartRenderer).
     with ChartRenderer(expected=len(config.indicators)) as charts:
         try:
             result = _compute_and_stage(config, root, revised_since, today, staged, charts, as_of)

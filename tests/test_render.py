@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 import io
+import re
 from html.parser import HTMLParser
 
 import matplotlib.image
@@ -316,3 +317,164 @@ def test_the_plans_number_comes_first_in_heading_and_overview():
     assert indicator_title(replace(numbered, number="2 b:1)"), "").startswith("2 b:1) Kostnad")
     doc = document(numbered)
     assert doc.heading.startswith("3 b) Kostnad missbruksvård vuxna")
+
+
+def test_word_tables_are_what_python_docx_writes_for_the_same_text():
+    """The Word tables are written as XML in one piece: a cell's text (markup characters, no-break
+    spaces) must become the run python-docx itself makes of it, and the formatting must
+    stay: header repeated on every page and broken where the heading says, numbers right-aligned
+    and unwrapped, the home row bold and filled, a quartile cell in its colour."""
+    from docx import Document as WordDocument
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+
+    from harvester.render.document import HOME_STYLE, Cell, Column, Row, Table
+    from harvester.render.docx import render_docx
+
+    texts = ["Ettby <b>&amp; \"x\"", "1\u00a0000"]
+    table = Table(caption="Tabell", columns=(Column("Kommun", numeric=False), Column("Värde\n2022")),
+                  rows=(Row(tuple(Cell(t) for t in texts), HOME_STYLE),
+                        Row((Cell("Tvåby"), Cell("–", quartile=MIDDLE)))))
+    overview = Document(indicator_id="", heading="Översikt", tables=(table,), footnotes=())
+    grid = WordDocument(io.BytesIO(render_docx("T", "S", overview, [], {}))).tables[0]
+    home = grid.rows[1].cells
+    assert [c.text for c in home] == [Cell(t).text for t in texts]
+    for cell, text in zip(home, texts):
+        made = WordDocument().add_paragraph().add_run(Cell(text).text)._r  # noqa: SLF001
+        ours = cell.paragraphs[0].runs[0]._r  # noqa: SLF001
+        assert [(e.tag, e.text, e.get(qn("xml:space"))) for e in ours if e.tag != qn("w:rPr")] == \
+            [(e.tag, e.text, e.get(qn("xml:space"))) for e in made]
+    assert grid.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None  # noqa: SLF001
+    assert [r.text for r in grid.rows[0].cells[1].paragraphs[0].runs] == ["Värde\n", "2022"]  # a w:br after "Värde"
+    number = home[1]
+    assert number.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT and number.paragraphs[0].runs[0].bold
+    assert home[0].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT
+    assert number._tc.tcPr.find(qn("w:noWrap")) is not None  # noqa: SLF001
+    assert number._tc.tcPr.find(qn("w:shd")).get(qn("w:fill")) == "FFF2CC"  # noqa: SLF001
+    plain_row = grid.rows[2].cells
+    assert plain_row[0]._tc.tcPr.find(qn("w:shd")) is None and not plain_row[0].paragraphs[0].runs[0].bold  # noqa: SLF001
+    assert plain_row[1]._tc.tcPr.find(qn("w:shd")).get(qn("w:fill")) == QUARTILE_FILLS[MIDDLE]  # noqa: SLF001
+
+
+def _big_chart(peers_ids: list[str], *, shift: float, target: Target | None, riket: bool, label: str) -> dict:
+    rows = {p: {2021: 100.0 + i * shift, 2022: 110.0 + i * shift} for i, p in enumerate(peers_ids)}
+    rows[HOME] = {2021: 150.0, 2022: 140.0}
+    rows["0000"] = {2021: 120.0, 2022: 125.0}
+    values = values_frame(rows)
+    ind = Indicator(id="stor", label=label, kpi="N00001", direction="lower", target=target)
+    riket_id = "0000" if riket else None
+    peers = compare.peer_values(values, ind, HOME, peers_ids, riket_id)
+    peers["title"] = peers["municipality_id"].map(lambda m: f"Kommun {m}")
+    return {"bench": compare.benchmark(values, ind, HOME, peers_ids, riket_id), "peers": peers, "title": label,
+            "home_title": "Hemby", "unit": "kr/inv", "decimals": 0, "direction": "lower", "target": target,
+            "riket": riket, "source": "Källa: SCB; x."}
+
+
+def test_a_big_groups_chart_is_the_same_after_another_chart_as_alone():
+    """Big groups' charts reuse one figure per thread: nothing of the chart before (a target, Riket,
+    its bars, titles, legend or note) may show in the next one, pixel for pixel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    peers_ids = [f"{i:04d}" for i in range(1, 291)]
+    first = _big_chart(peers_ids, shift=0.3, target=Target(90.0, 2026), riket=True, label="Första, med mål och riket")
+    second = _big_chart(peers_ids[:250], shift=1.0, target=None, riket=False, label="Andra")
+
+    def pixels(png: bytes):  # noqa: ANN202
+        return matplotlib.image.imread(io.BytesIO(png))
+
+    with ThreadPoolExecutor(1) as after, ThreadPoolExecutor(1) as alone:  # a thread: a figure of its own
+        before, reused = after.submit(lambda: [render_chart(**first), render_chart(**second)]).result()
+        fresh = alone.submit(lambda: render_chart(**second)).result()
+    assert (pixels(before) != pixels(fresh)).any()  # the charts differ, so a leftover of the first would show
+    assert (pixels(reused) == pixels(fresh)).all()
+
+
+def test_charts_drawn_by_workers_are_those_drawn_here_and_the_workers_end_with_the_results():
+    """Workers are sent the latest year's peers only: their charts must be the ones drawn in this
+    process from every year's rows; and once the results are read no worker is left running."""
+    from harvester.render.charts import ChartRenderer
+
+    peers_ids = [f"{i:04d}" for i in range(1, 291)]
+    jobs = {"big": _big_chart(peers_ids, shift=0.5, target=Target(90.0, 2026), riket=True, label="Stor"),
+            "small": _big_chart(peers_ids[:5], shift=10.0, target=None, riket=True, label="Liten")}
+    assert jobs["big"]["peers"]["period"].nunique() == 2  # every year's rows go in
+    with ChartRenderer(expected=ChartRenderer.PARALLEL_FROM, workers=2) as charts:
+        charts.submit("first", **jobs["small"])  # drawn here, and then the workers are forked
+        assert charts.pool is not None
+        workers = list(charts.pool._processes.values())  # noqa: SLF001
+        assert len(workers) == 2 and all(w.is_alive() for w in workers)
+        for key, job in jobs.items():
+            charts.submit(key, **job)
+        drawn = charts.results()
+        assert charts.pool is None and not any(w.is_alive() for w in workers)
+    for key, job in jobs.items():
+        here = matplotlib.image.imread(io.BytesIO(render_chart(**job)))
+        assert (matplotlib.image.imread(io.BytesIO(drawn[key])) == here).all(), key
+
+
+def test_each_workbook_cell_has_its_own_kinds_style_though_styles_are_copied_between_cells():
+    """Body cells copy the style of the first cell set alike: every cell must still get its row's
+    emphasis, its quartile colour, its alignment and its number format, in every sheet."""
+    from harvester.render.document import HOME_STYLE, SUMMARY_STYLE, Cell, Column, Row, Table
+
+    def table(first_style: str) -> Table:
+        return Table(caption="T", columns=(Column("Kommun", numeric=False), Column("Värde")), rows=(
+            Row((Cell("A"), Cell("1,5", 1.5, "0.0", quartile=MIDDLE)), first_style),
+            Row((Cell("B"), Cell("2,0", 2.0, "0.0")), HOME_STYLE),  # A's format without its quartile
+            Row((Cell("C"), Cell("3,25", 3.25, "0.00")), SUMMARY_STYLE),
+            Row((Cell("D"), Cell("–")), ""),
+            Row((Cell("E"), Cell("4", 4, "0")), "")))  # D's kind but for its number format
+
+    docs = [Document(indicator_id=k, heading=k, tables=(table(s),), footnotes=())
+            for k, s in (("a", HOME_STYLE), ("b", ""), ("c", HOME_STYLE))]
+    wb = openpyxl.load_workbook(io.BytesIO(render_workbook(docs)))
+    for name, first_style in (("a", HOME_STYLE), ("b", ""), ("c", HOME_STYLE)):
+        ws = wb[name]
+        top = next(r for r in range(1, 10) if ws.cell(r, 1).value == "A")
+        cells = {ws.cell(r, 1).value: (ws.cell(r, 1), ws.cell(r, 2)) for r in range(top, top + 5)}
+        for text, cell in cells.items():
+            assert cell[0].alignment.horizontal == "left" and cell[1].alignment.horizontal == "right"
+        a_text, a_number = cells["A"]
+        assert a_number.fill.fgColor.rgb.endswith(QUARTILE_FILLS[MIDDLE]) and a_number.number_format == "0.0"
+        assert bool(a_text.font.b) == (first_style == HOME_STYLE)
+        assert a_text.fill.fgColor.rgb.endswith("FFF2CC") == (first_style == HOME_STYLE)
+        b_text, b_number = cells["B"]
+        assert b_text.font.b and b_number.font.b and b_number.fill.fgColor.rgb.endswith("FFF2CC")
+        assert b_number.number_format == "0.0"
+        c_text, c_number = cells["C"]
+        assert c_text.font.i and c_number.font.i and not c_number.font.b and c_number.number_format == "0.00"
+        assert c_number.fill.fill_type is None
+        d_text, d_number = cells["D"]
+        assert d_number.value is None and not d_number.font.b and not d_number.font.i
+        assert d_number.number_format == "General" and d_number.fill.fill_type is None
+        assert cells["E"][1].number_format == "0" and cells["E"][1].value == 4
+
+
+def test_word_report_keeps_one_picture_part_per_distinct_chart():
+    """Charts go in with our own bookkeeping of picture parts: an identical chart shares its part, as
+    python-docx does, and each different one has its own, in the order the sections show them."""
+    import zipfile
+
+    from PIL import Image
+
+    from harvester.render.docx import render_docx
+
+    def png(colour: str) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 20), colour).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    docs = [Document(indicator_id=k, heading=k, tables=(), footnotes=("Källa: x.",)) for k in ("a", "b", "c")]
+    charts = {"a": png("red"), "b": png("blue"), "c": png("red")}
+    overview = Document(indicator_id="", heading="Översikt", tables=(), footnotes=())
+    with zipfile.ZipFile(io.BytesIO(render_docx("T", "S", overview, docs, charts))) as report:
+        media = sorted(n for n in report.namelist() if n.startswith("word/media/"))
+        body = report.read("word/document.xml").decode()
+        rels = report.read("word/_rels/document.xml.rels").decode()
+    assert media == ["word/media/image1.png", "word/media/image2.png"]
+    embeds = re.findall(r'r:embed="(rId\d+)"', body)
+    assert len(embeds) == 3 and embeds[0] == embeds[2] != embeds[1]
+    targets = dict(re.findall(r'Id="(rId\d+)"[^>]*Target="(media/[^"]+)"', rels) +
+                   [(i, t) for t, i in re.findall(r'Target="(media/[^"]+)"[^>]*Id="(rId\d+)"', rels)])
+    assert [targets[e] for e in embeds] == ["media/image1.png", "media/image2.png", "media/image1.png"]
+    assert len(set(re.findall(r'<wp:docPr id="(\d+)"', body))) == 3  # every picture its own shape id

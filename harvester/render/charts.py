@@ -12,9 +12,12 @@ import gc
 import io
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -169,6 +172,47 @@ def _riket_off_scale(bench: pd.DataFrame) -> bool:
     return bool(pd.notna(local) and local > 0 and bench["riket"].abs().max() > RIKET_OFF_SCALE * local)
 
 
+def drawn_peers(bench: pd.DataFrame, peers: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `peers` a chart draws: the home and its peers in the latest year (`bench`'s).
+    A chart needs no other year's, so a worker is sent these alone."""
+    latest = bench.loc[bench["is_latest"], "period"].iloc[0]
+    return peers[(peers["period"] == latest) & peers["role"].isin([HOME, PEER])]
+
+
+class _Reused(threading.local):
+    """A big group's figure, its two panels and its canvas, kept from one chart to the next (one
+    set per thread: a figure is not thread-safe). Making a figure and its axes, and their ticks on
+    the first draw, was a fifth of a chart's time, and measuring the same texts again (tick
+    labels, the legend) for every new renderer another sixth. What a chart adds is taken away
+    before the next; what every big chart sets alike (margins, spines, grid, tick sizes) stays,
+    and what differs (limits, ticks, formatters, labels, titles) each chart sets again, so a
+    chart's pixels do not depend on the one before (tests/test_render.py checks)."""
+
+    figure: tuple[Figure, Axes, Axes] | None = None
+
+
+_reused = _Reused()
+
+
+def _big_figure() -> tuple[Figure, Axes, Axes]:
+    """The figure of a big group's chart, empty of the last chart's data, titles and notes."""
+    if _reused.figure is None:
+        fig = Figure(figsize=(WIDTH_CM * CM, MIN_HEIGHT_CM * CM), dpi=DPI)
+        FigureCanvasAgg(fig)  # its own canvas keeps one renderer, and with it the measured texts, between charts
+        fig.subplots_adjust(left=1.5 / WIDTH_CM, right=1 - 0.3 / WIDTH_CM, top=1 - 1.3 / MIN_HEIGHT_CM,
+                            bottom=2.6 / MIN_HEIGHT_CM, wspace=0.28)
+        left, right = fig.subplots(1, 2, width_ratios=[1.15, 1])
+        _reused.figure = fig, left, right
+        return _reused.figure
+    fig, left, right = _reused.figure
+    for ax in (left, right):
+        for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
+            artist.remove()
+    for artist in [*fig.legends, *fig.texts]:
+        artist.remove()
+    return fig, left, right
+
+
 def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_title: str, unit: str,
                  decimals: int, direction: str, target: Target | None, riket: bool, source: str) -> bytes:
     """The PNG bytes of one indicator's chart; `bench` must have a latest year (a home value).
@@ -180,18 +224,16 @@ def render_chart(bench: pd.DataFrame, peers: pd.DataFrame, *, title: str, home_t
     riket = riket and not off_scale
     unit = chart_text(unit)  # a config's or a KPI title's `$\frac{1}{$` is text on the axes, not mathtext
     latest = bench[bench["is_latest"]].iloc[0]
-    year = peers[(peers["period"] == latest["period"]) & peers["role"].isin([HOME, PEER])]
+    year = drawn_peers(bench, peers)
     big = len(year) - 1 > BIG_GROUP
     height = MIN_HEIGHT_CM if big else max(MIN_HEIGHT_CM, 3.6 + 0.3 * len(year))
     # A big group's panels carry no names to fit, so fixed margins do: no text measured again and
     # again, which is most of a chart's time when a compare draws 168 of them.
-    fig = Figure(figsize=(WIDTH_CM * CM, height * CM), dpi=DPI, layout=None if big else "constrained")
     if big:
-        fig.subplots_adjust(left=1.5 / WIDTH_CM, right=1 - 0.3 / WIDTH_CM, top=1 - 1.3 / height, bottom=2.6 / height,
-                            wspace=0.28)
-        left, right = fig.subplots(1, 2, width_ratios=[1.15, 1])
+        fig, left, right = _big_figure()
         key = None
     else:  # the legend in a row of its own, so the layout engine keeps it off the source line
+        fig = Figure(figsize=(WIDTH_CM * CM, height * CM), dpi=DPI, layout="constrained")
         footer = 0.45 / height
         fig.get_layout_engine().set(rect=(0, footer, 1, 1 - footer))  # (left, bottom, width, height)
         grid = fig.add_gridspec(2, 2, width_ratios=[1.15, 1], height_ratios=[height - 2.6, 1.0])
@@ -240,34 +282,58 @@ class ChartRenderer:
     """Draws charts while the caller goes on computing: in worker processes when there are many.
 
     matplotlib draws in one thread per process, so on a 2-core machine two workers let charts be
-    drawn while the next indicators are computed. Workers are forked when the renderer is made,
-    before any data is read, so they share the imported libraries with this process instead of
-    importing their own; with `expected` charts below `PARALLEL_FROM`, or one worker, charts are
-    drawn here, without any process start-up.
+    drawn while the next indicators are computed. The first chart is drawn here and the workers are
+    forked right after it, so they share with this process not only the imported libraries but
+    what drawing a chart loads once (fonts, the Agg canvas, cached text sizes) instead of loading
+    their own; with `expected` charts below `PARALLEL_FROM`, or one worker, every chart is drawn
+    here, without any process start-up.
     """
 
     PARALLEL_FROM = 8
 
     def __init__(self, expected: int, workers: int | None = None) -> None:
         workers = workers or int(os.environ.get(WORKERS_VARIABLE) or 0) or min(os.cpu_count() or 1, 4)
-        parallel = expected >= self.PARALLEL_FROM and workers > 1
-        if parallel:
-            gc.freeze()  # keep the shared objects' pages shared: the collector would write to every one of them
-        self.pool = (ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-                     if parallel else None)
+        self.workers = workers if expected >= self.PARALLEL_FROM and workers > 1 else 0  # 0: draw here
+        self.pool: ProcessPoolExecutor | None = None
         self.pending: dict[str, Future[bytes] | bytes] = {}
 
     def submit(self, key: str, **job: object) -> None:
-        """Draw `render_chart(**job)` under `key`."""
-        self.pending[key] = self.pool.submit(_render_job, job) if self.pool else render_chart(**job)  # type: ignore[arg-type]
+        """Draw `render_chart(**job)` under `key`.
+
+        A worker is sent the latest year's peers only (`drawn_peers`): every year's are 23 times
+        as many rows to pickle here and unpickle there, and a job waiting for a worker keeps its
+        frames alive in this process."""
+        if self.pool is None:
+            self.pending[key] = render_chart(**job)  # type: ignore[arg-type]
+            if self.workers:
+                self._fork()
+            return
+        job["peers"] = drawn_peers(job["bench"], job["peers"])  # type: ignore[arg-type]
+        self.pending[key] = self.pool.submit(_render_job, job)
+
+    def _fork(self) -> None:
+        gc.freeze()  # keep the shared objects' pages shared: the collector would write to every one of them
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"))
+        self.pool.submit(int)  # a fork pool starts all its workers at its first job: now, with this memory
 
     def results(self) -> dict[str, bytes]:
-        """Every chart by key, in the order submitted (waits for the workers)."""
-        return {key: done.result() if isinstance(done, Future) else done for key, done in self.pending.items()}
+        """Every chart by key, in the order submitted (waits for the workers).
+
+        The workers are let go here, not when the renderer is closed: the Word and HTML reports
+        are written after this, and the workers' memory need not add to theirs."""
+        drawn = {key: done.result() if isinstance(done, Future) else done for key, done in self.pending.items()}
+        self.close()
+        return drawn
+
+    def close(self) -> None:
+        """End the worker processes (charts not yet drawn are cancelled); any later chart is drawn here."""
+        self.workers = 0
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
 
     def __enter__(self) -> "ChartRenderer":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+        self.close()

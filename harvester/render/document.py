@@ -200,7 +200,9 @@ def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, de
     columns += [Column("Skillnad\nmot median"), Column("Skillnad\nmot median, %")]
     columns += [Column("Skillnad\nmot mål")] if target else []
     rows = []
-    for r in bench.itertuples(index=False):
+    shown = bench[["period", "home_value", "quartile", "is_latest", "peer_median", "peer_min", "peer_max", "rank",
+                   "rank_of", "riket", "diff_to_median", "diff_to_median_pct", "gap_to_target"]]
+    for r in shown.itertuples(index=False):  # the columns shown only: itertuples reads every column it is given
         cells = [Cell(str(r.period), int(r.period), "0"),
                  _number_cell(r.home_value, decimals, r.quartile if r.is_latest else None),
                  _number_cell(r.peer_median, decimals), _range_cell(r.peer_min, r.peer_max, decimals)]
@@ -225,14 +227,18 @@ def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicat
     columns = ([Column("Rang")] if ranked else []) + [Column("Kommun", numeric=False),
                                                       Column(f"Värde {year}" + (f"\n({unit})" if unit else ""))]
     blank = (Cell(""),) if ranked else ()
-    ordered = list(latest_order(shown, indicator.direction).itertuples(index=False))
-    kept = _kept(ordered)
+    ordered = latest_order(shown, indicator.direction)
+    kept = _kept(ordered["role"].tolist())
+    # Only the kept rows are read: a big group's 290 rows, every column, were most of this table's time.
+    picked = dict(zip(sorted(kept), ordered.iloc[sorted(kept)][["rank", "title", "value", "role"]]
+                      .itertuples(index=False)))
     rows = []
-    for i, r in enumerate(ordered):
+    for i in range(len(ordered)):
         if i not in kept:
             if i - 1 in kept:  # one row stands for every municipality left out here
                 rows.append(Row(blank + (Cell("…"), Cell(""))))
             continue
+        r = picked[i]
         mark = latest_row["quartile"] if r.role == HOME else None
         rows.append(Row(((_int_cell(r.rank),) if ranked else ()) + (Cell(r.title), _number_cell(r.value, decimals, mark)),
                         HOME_STYLE if r.role == HOME else ""))
@@ -250,15 +256,16 @@ def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicat
     return Table(caption, tuple(columns), tuple(rows))
 
 
-def _kept(ordered: list) -> set[int]:  # type: ignore[type-arg]
-    """Rows of the latest-year table to show: all in a small group; in a big one (more than BIG_GROUP
-    municipalities) the best and worst few and the home municipality with its neighbours, since a
-    290-row table helps no reader (every value is in peers.parquet and benchmark.csv)."""
-    if len(ordered) <= BIG_GROUP + 1:
-        return set(range(len(ordered)))
-    home = next(i for i, r in enumerate(ordered) if r.role == HOME)
-    ends = set(range(BIG_GROUP_ENDS)) | set(range(len(ordered) - BIG_GROUP_ENDS, len(ordered)))
-    return ends | set(range(max(0, home - 2), min(len(ordered), home + 3)))
+def _kept(roles: list[str]) -> set[int]:
+    """Rows of the latest-year table to show, by position in `roles` (each row's, in table order):
+    all in a small group; in a big one (more than BIG_GROUP municipalities) the best and worst few
+    and the home municipality with its neighbours, since a 290-row table helps no reader (every
+    value is in peers.parquet and benchmark.csv)."""
+    if len(roles) <= BIG_GROUP + 1:
+        return set(range(len(roles)))
+    home = roles.index(HOME)
+    ends = set(range(BIG_GROUP_ENDS)) | set(range(len(roles) - BIG_GROUP_ENDS, len(roles)))
+    return ends | set(range(max(0, home - 2), min(len(roles), home + 3)))
 
 
 def _big_group_note(peers: pd.DataFrame) -> str:
@@ -400,7 +407,7 @@ def build_document(bench: pd.DataFrame, peers: pd.DataFrame, *, indicator: Indic
         message += " Tabellerna visar jämförelsegruppens värden."
     tables = (_series_table(bench, indicator, home_title, decimals, riket, ranked),
               _latest_table(peers, latest.iloc[0], indicator, home_title, unit, decimals, riket, ranked))
-    titles = dict(zip(peers["municipality_id"], peers["title"]))
+    titles = dict(zip(peers["municipality_id"].tolist(), peers["title"].tolist()))  # lists: iterating Arrow strings is slow
     notes = [set_note, _rank_note(indicator, home_title, ranked),
              f"Median och min–max: egen beräkning över jämförelsekommunerna med värde, utan {home_title}. "
              f"Skillnad mot median = {home_title} − median, även i procent av medianen.",

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from xml.sax.saxutils import escape
 
 from docx import Document as new_word_document
 from docx.enum.section import WD_ORIENT, WD_SECTION
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.image.image import Image
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.shape import CT_Inline
-from docx.shared import Cm, Pt, RGBColor
-from docx.table import Table as WordTable, _Cell
+from docx.shared import Cm, Pt
 
 from .document import HOME_STYLE, QUARTILE_FILLS, SUMMARY_STYLE, Document, Table
 
@@ -31,6 +31,8 @@ CM_PER_CHAR = 0.16  # Calibri 8 pt: digits are 0.507 em; letters about the same 
 CELL_PADDING_CM = 0.45  # Word's default cell margins, 0.19 cm each side, and a little air
 MIN_TEXT_COLUMN_CM = 2.2
 _HOME_FILL, _HEADER_FILL = "FFF2CC", "DCE6F1"
+NOTE_FONT = '<w:color w:val="404040"/><w:sz w:val="16"/>'  # 8 pt, dark grey
+NOTE_SPACING = Pt(2).twips  # space after a note; w:spacing counts twentieths of a point, as twips are
 
 
 def _set(element: object, tag: str, **attrs: str) -> None:
@@ -83,72 +85,74 @@ def _widths(table: Table, room: float) -> list[float]:
     return needed
 
 
-def _fill(cell: _Cell, colour: str) -> None:
-    _set(cell._tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill=colour)  # noqa: SLF001
+def _run_xml(text: str, props: str, br: bool = False) -> str:
+    """A run as python-docx writes `add_run(text)` with the run properties `props`. Table and note
+    text is plain and stripped (`document.Cell`, `Column`, `Document`: no tab, no edge space, a
+    header's line breaks split off before), so one `w:t` holds it all, as there."""
+    content = f"<w:t>{escape(text)}</w:t>" if text else ""
+    return f"<w:r><w:rPr>{props}</w:rPr>{content}{'<w:br/>' if br else ''}</w:r>"
 
 
-def _write_cell(cell: _Cell, text: str, *, numeric: bool, bold: bool = False, italic: bool = False) -> None:
-    paragraph = cell.paragraphs[0]
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT
-    paragraph.paragraph_format.space_after = Pt(0)
-    run = paragraph.add_run(text)
-    run.font.size, run.font.bold, run.font.italic = Pt(TABLE_PT), bold or None, italic or None
-    if numeric:
-        _set(cell._tc.get_or_add_tcPr(), "w:noWrap")  # noqa: SLF001
+def _table_font(bold: bool = False, italic: bool = False) -> str:
+    return ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "") + f'<w:sz w:val="{2 * TABLE_PT}"/>'
 
 
-def _header_cell(cell: _Cell, header: str, numeric: bool) -> None:
-    paragraph = cell.paragraphs[0]
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT
-    paragraph.paragraph_format.space_after = Pt(0)
-    lines = header.split("\n")
-    for k, line in enumerate(lines):
-        run = paragraph.add_run(line)
-        run.font.size, run.font.bold = Pt(TABLE_PT), True
-        if k < len(lines) - 1:
-            run.add_break()
-    _fill(cell, _HEADER_FILL)
+def _cell_xml(twips: int, runs: str, *, numeric: bool, no_wrap: bool, fill: str | None) -> str:
+    shading = f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>' if fill else ""
+    return (f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{twips}"/>{"<w:noWrap/>" if no_wrap else ""}{shading}</w:tcPr>'
+            f'<w:p><w:pPr><w:spacing w:after="0"/><w:jc w:val="{"right" if numeric else "left"}"/></w:pPr>{runs}</w:p>'
+            "</w:tc>")
 
 
-def _table(word: object, table: Table, room: float) -> WordTable:
+def _table_xml(table: Table, widths: Sequence[float], style_id: str) -> str:
+    """A table's WordprocessingML, written as one string and parsed once.
+
+    Cell by cell through python-docx this was most of the Word report's time (it looks up and
+    creates every child element in Python). The XML is what those calls wrote: a header row that
+    repeats on every page, rows that never split across pages, numbers right-aligned and never
+    wrapped, the home row bold, summary rows italic, quartile and home fills, and fixed widths,
+    given twice (the cells for Word, the grid for LibreOffice).
+    """
+    twips = [Cm(w).twips for w in widths]
+    columns = list(zip(table.columns, twips))
+    head = "".join(
+        _cell_xml(tw, "".join(_run_xml(line, _table_font(bold=True), br=k < len(lines) - 1) for k, line in enumerate(lines)),
+                  numeric=col.numeric, no_wrap=False, fill=_HEADER_FILL)
+        for col, tw in columns for lines in [col.header.split("\n")])
+    rows = []
+    for row in table.rows:
+        home, summary = row.style == HOME_STYLE, row.style == SUMMARY_STYLE
+        cells = "".join(
+            _cell_xml(tw, _run_xml(item.text, _table_font(bold=home, italic=summary)), numeric=col.numeric,
+                      no_wrap=col.numeric,
+                      fill=QUARTILE_FILLS[item.quartile] if item.quartile else _HOME_FILL if home else None)
+            for item, (col, tw) in zip(row.cells, columns))
+        rows.append(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells}</w:tr>")
+    grid = "".join(f'<w:gridCol w:w="{tw}"/>' for tw in twips)
+    style = escape(style_id, {'"': "&quot;"})
+    # tblLayout twice, as python-docx's `autofit = False` and then our own fixed layout wrote it.
+    return (f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="{style}"/>'
+            '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="left"/><w:tblLayout w:type="fixed"/>'
+            '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
+            'w:noVBand="1" w:val="04A0"/><w:tblLayout w:type="fixed"/></w:tblPr>'
+            f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/></w:trPr>{head}</w:tr>{''.join(rows)}</w:tbl>")
+
+
+def _table(word: object, table: Table, room: float) -> None:
     caption = word.add_paragraph()  # type: ignore[attr-defined]
     caption.paragraph_format.keep_with_next = True
     caption.add_run(table.caption).bold = True
-    grid = word.add_table(rows=1 + len(table.rows), cols=len(table.columns))  # type: ignore[attr-defined]
-    grid.style = "Table Grid"
-    grid.alignment = WD_TABLE_ALIGNMENT.LEFT
-    grid.autofit = False
-    widths = _widths(table, room)
-    # python-docx finds a cell by walking the whole table each time; walk the rows once instead.
-    trs = grid._tbl.tr_lst  # noqa: SLF001
-    _set(trs[0].get_or_add_trPr(), "w:tblHeader")  # repeat on every page
-    for tc, col in zip(trs[0].tc_lst, table.columns):
-        _header_cell(_Cell(tc, grid), col.header, col.numeric)
-    for tr, row in zip(trs[1:], table.rows):
-        _set(tr.get_or_add_trPr(), "w:cantSplit")
-        for tc, item, col in zip(tr.tc_lst, row.cells, table.columns):
-            cell = _Cell(tc, grid)
-            _write_cell(cell, item.text, numeric=col.numeric, bold=row.style == HOME_STYLE,
-                        italic=row.style == SUMMARY_STYLE)
-            if item.quartile:
-                _fill(cell, QUARTILE_FILLS[item.quartile])
-            elif row.style == HOME_STYLE:
-                _fill(cell, _HOME_FILL)
-    _set(grid._tbl.tblPr, "w:tblLayout", type="fixed")  # noqa: SLF001 - our widths, not the word processor's
-    for j, width in enumerate(widths):
-        grid.columns[j].width = Cm(width)  # the grid LibreOffice reads
-    for tr in trs:
-        for tc, width in zip(tr.tc_lst, widths):
-            tc.width = Cm(width)  # the cell widths Word reads
-    return grid
+    style_id = word.styles["Table Grid"].style_id  # type: ignore[attr-defined]
+    word.element.body._insert_tbl(parse_xml(_table_xml(table, _widths(table, room), style_id)))  # type: ignore[attr-defined]  # noqa: SLF001
 
 
 def _notes(word: object, notes: Sequence[str]) -> None:
+    """Small grey paragraphs, 2 pt apart, as XML: python-docx reads a run's text character by
+    character, and a big group's notes list hundreds of names."""
+    body = word.element.body  # type: ignore[attr-defined]
     for note in notes:
-        paragraph = word.add_paragraph()  # type: ignore[attr-defined]
-        paragraph.paragraph_format.space_after = Pt(2)
-        run = paragraph.add_run(note)
-        run.font.size, run.font.color.rgb = Pt(8), RGBColor(0x40, 0x40, 0x40)
+        body._insert_p(parse_xml(f'<w:p {nsdecls("w")}><w:pPr><w:spacing w:after="{NOTE_SPACING}"/></w:pPr>'  # noqa: SLF001
+                                 f'{_run_xml(note, NOTE_FONT)}</w:p>'))
 
 
 def _page(word: object, landscape: bool) -> float:
@@ -166,19 +170,26 @@ def _orient(section: object, landscape: bool) -> None:
 
 
 class _Pictures:
-    """Adds charts with shape ids of our own: python-docx finds the next free id by scanning the whole
-    document for every picture, which made 168 charts cost seconds. Ids start above any the
-    document has when the first picture goes in (the tables before it carry none of their own)."""
+    """Adds charts with shape ids and picture parts of our own bookkeeping: python-docx finds the next
+    free id by scanning the whole document for every picture, and looks for an identical picture
+    by hashing every picture already added, which made 168 charts cost seconds. Ids start above
+    any the document has when the first picture goes in (the tables before it carry none of their
+    own); a chart identical to an earlier one shares its part, as python-docx would have it."""
 
     def __init__(self) -> None:
         self.last: int | None = None
+        self.added: dict[str, tuple[str, Image]] = {}  # sha1 -> relationship id, image
 
     def add(self, word: object, png: bytes) -> None:
         part = word.part  # type: ignore[attr-defined]
         if self.last is None:
             self.last = part.next_id - 1
         self.last += 1
-        rid, image = part.get_or_add_image(io.BytesIO(png))
+        image = Image.from_blob(png)
+        if image.sha1 not in self.added:
+            image_part = part.package.image_parts._add_image_part(image)  # noqa: SLF001 - without the hashing search
+            self.added[image.sha1] = part.relate_to(image_part, RT.IMAGE), image_part.image
+        rid, image = self.added[image.sha1]
         cx, cy = image.scaled_dimensions(Cm(CHART_WIDTH_CM), None)
         run = word.add_paragraph().add_run()  # type: ignore[attr-defined]
         run._r.add_drawing(CT_Inline.new_pic_inline(self.last, rid, image.filename, cx, cy))  # noqa: SLF001

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from copy import copy
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.cell.cell import Cell
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .document import HOME_STYLE, MISSING_MARK_NOTE, QUARTILE_FILLS, SUMMARY_STYLE, Cell as DocCell, Column, Document, Table
@@ -69,7 +71,7 @@ def _sheet_values(item: DocCell, col: Column) -> list[tuple[object, str | None]]
     return [(None if item.text == MISSING else item.text, None)]
 
 
-def _write_table(ws: Worksheet, table: Table, top: int, widths: dict[int, int]) -> int:
+def _write_table(ws: Worksheet, table: Table, top: int, widths: dict[int, int], styles: _BodyStyles) -> int:
     """Write caption, header and rows from row `top`; return the header row and grow `widths`."""
     _put(ws, top, 1, table.caption).font = _font(bold=True)
     header = top + 1
@@ -86,20 +88,43 @@ def _write_table(ws: Worksheet, table: Table, top: int, widths: dict[int, int]) 
         marks = [item.quartile for item, col in zip(row.cells, table.columns) for _ in (col.sheet or (col.header,))]
         for j, ((value, fmt), (_, numeric), mark) in enumerate(zip(values, columns, marks), start=1):
             cell = _put(ws, i, j, value)
-            if fmt and value is not None:
-                cell.number_format = fmt
-            cell.alignment = Alignment(horizontal="right" if numeric else "left")
-            if row.style == HOME_STYLE:
-                cell.font, cell.fill = _font(bold=True), _HOME_FILL
-            elif row.style == SUMMARY_STYLE:
-                cell.font = _font(italic=True)
-            if mark:
-                cell.fill = _QUARTILE_FILLS[mark]
+            styles.apply(cell, (fmt if value is not None else None, numeric, row.style, mark))
             widths[j] = max(widths.get(j, 0), len(str(value)) if value is not None else 0)
     return header
 
 
-def _write_sheet(ws: Worksheet, doc: Document) -> None:
+class _BodyStyles:
+    """A body cell's style, set through openpyxl once per combination and copied after that.
+
+    Setting font, fill, alignment and number format cell by cell makes openpyxl hash each style
+    object to find it among the workbook's: most of the workbook's time for 168 sheets. A cell's
+    style is a row of those ids (`_style`), the same for every cell set alike, so the first cell of
+    each kind takes the ids and the others copy them: the workbook is the same, byte for byte.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[object, ...], StyleArray] = {}
+
+    def apply(self, cell: Cell, kind: tuple[str | None, bool, str, str | None]) -> None:
+        """`kind`: the number format (None: none), numeric (right-aligned), the row's style, the quartile."""
+        known = self.known.get(kind)
+        if known is not None:
+            cell._style = copy(known)  # noqa: SLF001
+            return
+        fmt, numeric, style, mark = kind
+        if fmt:
+            cell.number_format = fmt
+        cell.alignment = Alignment(horizontal="right" if numeric else "left")
+        if style == HOME_STYLE:
+            cell.font, cell.fill = _font(bold=True), _HOME_FILL
+        elif style == SUMMARY_STYLE:
+            cell.font = _font(italic=True)
+        if mark:
+            cell.fill = _QUARTILE_FILLS[mark]
+        self.known[kind] = copy(cell._style)  # noqa: SLF001
+
+
+def _write_sheet(ws: Worksheet, doc: Document, styles: _BodyStyles) -> None:
     _put(ws, 1, 1, doc.heading).font = _font(bold=True, size=12)
     row = 3
     for line in doc.intro:
@@ -112,7 +137,7 @@ def _write_sheet(ws: Worksheet, doc: Document) -> None:
     widths: dict[int, int] = {}
     headers = []
     for table in doc.tables:
-        headers.append(_write_table(ws, table, row, widths))
+        headers.append(_write_table(ws, table, row, widths, styles))
         row = headers[-1] + len(table.rows) + 2
     for note in doc.footnotes:
         if note.startswith(MISSING_MARK_NOTE):  # the sheet leaves a missing value's cell empty
@@ -135,11 +160,12 @@ def render_workbook(docs: Sequence[Document], overview: Document | None = None) 
     """The workbook as xlsx bytes: "Översikt" first when given, then a sheet per indicator in config order."""
     wb = Workbook()
     wb.remove(wb.active)
+    styles = _BodyStyles()  # the ids it keeps are this workbook's
     if overview is not None:
-        _write_sheet(wb.create_sheet(OVERVIEW_SHEET), overview)
+        _write_sheet(wb.create_sheet(OVERVIEW_SHEET), overview, styles)
     taken = [OVERVIEW_SHEET] if overview is not None else []
     for name, doc in zip(sheet_names([d.indicator_id for d in docs], taken), docs):
-        _write_sheet(wb.create_sheet(name), doc)
+        _write_sheet(wb.create_sheet(name), doc, styles)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
