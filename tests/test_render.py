@@ -361,7 +361,7 @@ def _big_chart(peers_ids: list[str], *, shift: float, target: Target | None, rik
     rows[HOME] = {2021: 150.0, 2022: 140.0}
     rows["0000"] = {2021: 120.0, 2022: 125.0}
     values = values_frame(rows)
-    ind = Indicator(id="stor", label=label, kpi="N00001", direction="lower", target=target)
+    ind = Indicator(id="stor", label=label, series_id="N00001", direction="lower", target=target)
     riket_id = "0000" if riket else None
     peers = compare.peer_values(values, ind, HOME, peers_ids, riket_id)
     peers["title"] = peers["municipality_id"].map(lambda m: f"Kommun {m}")
