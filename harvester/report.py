@@ -325,7 +325,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
             if peers_file is None:
                 peers_file = pq.ParquetWriter(staged.tmp("peers.parquet"), table.schema, compression="zstd")
             peers_file.write_table(table.cast(peers_file.schema))
-            done.append(replace(c, peers=c.peers.iloc[0:0]))  # the peers are in peers.parquet now
+            done.append(replace(c, peers=pd.DataFrame(columns=c.peers.columns)))  # the peers are in peers.parquet now
     finally:
         if peers_file is not None:
             peers_file.close()
