@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from .render.charts import ChartRenderer
 
 TABLES_DIR, CHARTS_DIR = "tables", "charts"
+# pandas 3 keeps text in Arrow arrays, whose every filter, take and comparison of a few thousand rows pays
+# Arrow's call overhead: the same `str` columns held as Python strings make the large compare's
+# per-indicator work a third faster (8.4 -> 5.9 s for 168 indicators) and its documents the same.
+STRINGS_AS_PYTHON = ("mode.string_storage", "python")
 REPORT_DOCX, REPORT_HTML = "report.docx", "report.html"
 
 
@@ -166,8 +170,16 @@ def _csv(df: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+def _arrow(df: pd.DataFrame) -> pa.Table:
+    """The table as analysts' files hold it: text as large_string, as pandas 3 writes its Arrow-held text,
+    also where the compare held it as Python strings (STRINGS_AS_PYTHON), so the files' schema stays one."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    return table.cast(pa.schema([f.with_type(pa.large_string()) if f.type == pa.string() else f for f in table.schema],
+                                metadata=table.schema.metadata))
+
+
 def _parquet(df: pd.DataFrame) -> bytes:
-    return store.parquet_bytes(pa.Table.from_pandas(df, preserve_index=False))
+    return store.parquet_bytes(_arrow(df))
 
 
 def write_report(config: Config, root: Path, revised_since: dt.date | None = None,
@@ -200,7 +212,7 @@ def write_report(config: Config, root: Path, revised_since: dt.date | None = Non
 
     staged = Staged(root)
     # Chart workers are forked after the first chart, sharing what drawing it loaded (ChartRenderer).
-    with ChartRenderer(expected=len(config.indicators)) as charts:
+    with ChartRenderer(expected=len(config.indicators)) as charts, pd.option_context(*STRINGS_AS_PYTHON):
         try:
             result = _compute_and_stage(config, root, revised_since, today, staged, charts, as_of)
             written = staged.commit(reuse.to_write(root, record, key, staged.files, force))
@@ -321,7 +333,7 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
                               home_title=inputs.home_title, unit=c.unit, decimals=c.decimals, direction=ind.direction,
                               target=ind.target if isinstance(ind.target, Target) else None,
                               riket=spec.riket, source=chart_source(ind, c.origin))
-            table = pa.Table.from_pandas(c.peers, preserve_index=False)
+            table = _arrow(c.peers)
             if peers_file is None:
                 peers_file = pq.ParquetWriter(staged.tmp("peers.parquet"), table.schema, compression="zstd")
             peers_file.write_table(table.cast(peers_file.schema))
