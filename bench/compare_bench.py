@@ -100,44 +100,57 @@ def _wait_for_quiet(limit: float = 60.0) -> None:
             return
 
 
+# The command runs under a small launcher that forks it and reads its rusage. Linux carries a process's
+# peak RSS over fork and exec, so a compare started straight from this process (the fake's catalogue
+# in memory) would report this process's peak as its own; the launcher's (about 10 MB) is below any compare's.
+LAUNCHER = ("import os, sys\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+            "_, status, usage = os.wait4(pid, 0)\n"
+            "open(sys.argv[1], 'w').write(f'{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}')\n"
+            "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
 @dataclass(frozen=True)
 class Timed:
     wall: float  # seconds
     tree_mb: float  # peak PSS of the whole process tree, sampled (SAMPLE_EVERY)
     main_mb: float  # peak PSS of the main process, sampled
-    max_rss_mb: float  # the kernel's peak RSS of the largest single process (wait4), not sampled
+    max_rss_mb: float  # the kernel's peak RSS of the largest single process (its rusage), not sampled
     cpu: float  # user + system seconds of the tree (less sensitive than wall time to a busy machine)
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> Timed:
-    """One run of `cmd` as a child process, measured. `cwd` is where `python -m harvester` finds the
-    package: this checkout, or another (`--against`)."""
+    """One run of `cmd` as a child process (under LAUNCHER), measured. `cwd` is where `python -m harvester`
+    finds the package: this checkout, or another (`--against`)."""
     _wait_for_quiet()
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err,
-                                text=True)
-        peak = main_peak = 0
-        done = threading.Event()
+    with tempfile.TemporaryDirectory() as scratch:
+        usage_file, err_file = Path(scratch) / "usage", Path(scratch) / "stderr"
+        started = time.perf_counter()
+        with open(err_file, "w") as err:
+            proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(usage_file), *cmd], cwd=cwd,
+                                    env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
+            peak = main_peak = 0
+            done = threading.Event()
 
-        def sample() -> None:
-            nonlocal peak, main_peak
-            while not done.wait(SAMPLE_EVERY):
-                peak = max(peak, tree_pss_kib(proc.pid))
-                main_peak = max(main_peak, pss_kib(proc.pid))
+            def sample() -> None:
+                nonlocal peak, main_peak
+                while not done.wait(SAMPLE_EVERY):
+                    command = _children(proc.pid)  # the launcher's one child; the launcher itself not counted
+                    peak = max(peak, sum(tree_pss_kib(c) for c in command))
+                    main_peak = max(main_peak, sum(pss_kib(c) for c in command))
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)  # the child's own rusage: its CPU and peak RSS
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        done.set()
-        sampler.join()
-        err.seek(0)
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            proc.wait()
+            wall = time.perf_counter() - started
+            done.set()
+            sampler.join()
         if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.read()[-2000:]}")
-    return Timed(wall, peak / 1024, main_peak / 1024, usage.ru_maxrss / 1024,
-                 usage.ru_utime + usage.ru_stime)
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err_file.read_text()[-2000:]}")
+        max_rss, cpu = usage_file.read_text().split()
+    return Timed(wall, peak / 1024, main_peak / 1024, int(max_rss) / 1024, float(cpu))
 
 
 def harvest(fake: FakeKolada, config: Path, out: Path) -> None:
