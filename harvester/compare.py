@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .config import Indicator, MedianTarget, Target
@@ -181,66 +182,112 @@ def peer_values(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_i
     One row per year × municipality, a missing value included as NaN (a peer without a value is
     news for the reader, not a row to drop). `role` is home, peer or riket; Riket is not ranked,
     nor is anyone when `ranking` is false (a count that grows with population, see `units.ranked`).
+    The grid is a years × municipalities matrix in numpy: a big compare makes one per indicator,
+    and pandas' merge and groupby cost a few milliseconds each on a few thousand rows.
     """
     roles = {home_id: HOME, **{p: PEER for p in peer_ids if p != home_id}}
     if riket_id is not None and riket_id not in roles:
         roles[riket_id] = RIKET_ROLE
+    ids = list(roles)
     mine = values[(values["kpi"] == indicator.series_id) & (values["gender"] == indicator.gender)
-                  & values["municipality_id"].isin(list(roles))]
+                  & values["municipality_id"].isin(ids)]
     listed = _years_listed(mine, years)
-    grid = pd.MultiIndex.from_product([listed, list(roles)], names=["period", "municipality_id"]).to_frame(index=False)
-    grid["period"] = grid["period"].astype("int64")
-    found = mine[["period", "municipality_id", "value"]].astype({"period": "int64", "value": "float64"})
-    rows = grid.merge(found, on=["period", "municipality_id"], how="left")
-    rows["municipality_id"] = rows["municipality_id"].astype(str)
-    rows["role"] = rows["municipality_id"].map(roles).astype(str)
-    ranked = rows["role"].isin([HOME, PEER]) & rows["value"].notna()
-    rows["rank"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
-    rows["rank_of"] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
-    # A year where the home alone has a value (one filled from the author's own figures) ranks nothing: "1 av 1".
-    ranked &= rows.loc[ranked].groupby("period")["value"].transform("count").reindex(rows.index).fillna(0) >= 2
-    if ranking and indicator.direction != "none" and ranked.any():
-        by_year = rows.loc[ranked].groupby("period")["value"]
-        rows.loc[ranked, "rank"] = by_year.rank(method="min", ascending=indicator.direction == "lower").astype("Int64")
-        rows.loc[ranked, "rank_of"] = by_year.transform("count").astype("Int64")
-    rows["indicator"], rows["kpi"], rows["gender"] = indicator.id, indicator.series_id, indicator.gender
-    return rows[PEER_COLUMNS].reset_index(drop=True)
+    grid = np.full((len(listed), len(ids)), np.nan)
+    row = pd.Index(listed, dtype="int64").get_indexer(mine["period"].astype("int64"))
+    column = pd.Index(ids).get_indexer(mine["municipality_id"])
+    inside = row >= 0  # a stored year outside the listed ones is not shown
+    grid[row[inside], column[inside]] = mine["value"].to_numpy(dtype="float64", na_value=np.nan)[inside]
+    role = np.array([roles[m] for m in ids], dtype=object)
+    rank = np.full(grid.shape, -1, dtype="int64")  # -1: no rank
+    rank_of = np.full(grid.shape, -1, dtype="int64")
+    if ranking and indicator.direction != "none":
+        rankable = np.isin(role, [HOME, PEER])
+        for y, year in enumerate(grid):
+            ranked = rankable & ~np.isnan(year)
+            # A year where the home alone has a value (one filled from the author's own figures) ranks nothing: "1 av 1".
+            if ranked.sum() < 2:
+                continue
+            ordered = np.sort(year[ranked])
+            # rank = 1 + how many are strictly better, so ties share the better rank (pandas' method "min")
+            better = (np.searchsorted(ordered, year[ranked], side="left") if indicator.direction == "lower"
+                      else len(ordered) - np.searchsorted(ordered, year[ranked], side="right"))
+            rank[y, ranked] = better + 1
+            rank_of[y, ranked] = len(ordered)
+    n = grid.size
+
+    def text(value: object) -> pd.Series:
+        return pd.Series(np.full(n, value, dtype=object), dtype="str")
+
+    return pd.DataFrame({
+        "indicator": text(indicator.id), "kpi": text(indicator.series_id), "gender": text(indicator.gender),
+        "period": np.repeat(np.asarray(listed, dtype="int64"), len(ids)),
+        "municipality_id": pd.Series(np.tile(np.asarray(ids, dtype=object), len(listed)), dtype="str"),
+        "role": pd.Series(np.tile(role, len(listed)), dtype="str"),
+        "value": grid.ravel(),
+        "rank": _int_or_na(rank.ravel()), "rank_of": _int_or_na(rank_of.ravel())})
+
+
+def _int_or_na(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Whole numbers with -1 as missing, as a nullable Int64 column."""
+    return pd.arrays.IntegerArray(np.where(values < 0, 0, values), values < 0)
 
 
 def _year_stats(rows: pd.DataFrame, direction: str, n_peers: int, ranking: bool = True) -> pd.DataFrame:
     """Per year of `peer_values` rows: the home value, the peers' spread, rank, percentile and Riket.
 
-    Computed for all years at once (one groupby each), since a compare of 168 indicators against
-    290 municipalities must not loop over years in Python.
+    Computed for all years at once, since a compare of 168 indicators against 290 municipalities
+    must not loop over years in Python: the median, mean and quartiles by one pandas groupby
+    (their own summation and interpolation, as documented), the rest in numpy per year index.
     """
-    years = pd.Index(sorted(rows["period"].unique()), name="period")
-    home = rows.loc[rows["role"] == HOME].set_index("period").reindex(years)
-    riket = rows.loc[rows["role"] == RIKET_ROLE].set_index("period")["value"].reindex(years)
-    peers = rows.loc[(rows["role"] == PEER) & rows["value"].notna(), ["period", "value"]]
-    spread = peers.groupby("period")["value"]
-    out = pd.DataFrame({
-        "home_value": home["value"],
-        "peer_median": spread.median(), "peer_mean": spread.mean(), "peer_min": spread.min(), "peer_max": spread.max(),
-        "peer_q1": spread.quantile(0.25), "peer_q3": spread.quantile(0.75),
-        "peer_n": spread.count(), "riket": riket}, index=years)
-    out["peer_n"] = out["peer_n"].fillna(0).astype("int64")
-    out["peer_missing"] = n_peers - out["peer_n"]
+    period = rows["period"].to_numpy(dtype="int64")
+    role = rows["role"].to_numpy(dtype=object)
+    value = rows["value"].to_numpy(dtype="float64", na_value=np.nan)
+    years = np.unique(period)
+    at = np.searchsorted(years, period)
+    home, riket, peer = role == HOME, role == RIKET_ROLE, (role == PEER) & ~np.isnan(value)
+
+    def per_year(mask: np.ndarray, column: np.ndarray) -> np.ndarray:
+        out = np.full(len(years), np.nan)
+        out[at[mask]] = column[mask]
+        return out
+
+    home_value = per_year(home, value)
+    index = pd.Index(years, name="period")
+    spread = pd.Series(value[peer], index=pd.Index(period[peer], name="period")).groupby(level=0)
+    middle = spread.agg(["median", "mean"]).reindex(index)
+    q1, q3 = (spread.quantile(q).reindex(index).to_numpy() for q in (0.25, 0.75))
+    peer_n = np.bincount(at[peer], minlength=len(years))
+    lowest, highest, largest = (np.full(len(years), np.inf), np.full(len(years), -np.inf), np.zeros(len(years)))
+    np.minimum.at(lowest, at[peer], value[peer])
+    np.maximum.at(highest, at[peer], value[peer])
+    np.maximum.at(largest, at[peer], np.abs(value[peer]))
+    has_peers = peer_n > 0
+    median = middle["median"].to_numpy()
     ranked = ranking and direction != "none"
-    out["rank"] = home["rank"] if ranked else pd.NA
-    out["rank_of"] = home["rank_of"] if ranked else pd.NA
     if ranked:
-        against = peers.assign(home=peers["period"].map(out["home_value"]))
-        worse = against["value"] > against["home"] if direction == "lower" else against["value"] < against["home"]
-        share = 100.0 * worse.groupby(against["period"]).sum() / out["peer_n"].where(out["peer_n"] > 0)
-        out["percentile"] = share.reindex(years).where(out["home_value"].notna())
+        rank = per_year(home, rows["rank"].to_numpy(dtype="float64", na_value=np.nan))
+        rank_of = per_year(home, rows["rank_of"].to_numpy(dtype="float64", na_value=np.nan))
+        against = home_value[at[peer]]
+        worse = value[peer] > against if direction == "lower" else value[peer] < against
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = 100.0 * np.bincount(at[peer], weights=worse, minlength=len(years)) / np.where(has_peers, peer_n, np.nan)
+        percentile = np.where(np.isnan(home_value), np.nan, share)
     else:
-        out["percentile"] = float("nan")
-    out["diff_to_median"] = out["home_value"] - out["peer_median"]
-    scale = pd.concat([out["home_value"].abs(), peers.assign(v=peers["value"].abs()).groupby("period")["v"].max()],
-                      axis=1).max(axis=1).reindex(years)
-    near_zero = ~(out["peer_median"].abs() > NEAR_ZERO * scale.fillna(0.0))
-    out["diff_to_median_pct"] = (100.0 * out["diff_to_median"] / out["peer_median"].abs()).mask(near_zero)
-    return out.reset_index()
+        rank = rank_of = np.full(len(years), np.nan)
+        percentile = np.full(len(years), np.nan)
+    diff = home_value - median
+    # "Near zero": |median| at most NEAR_ZERO of the largest absolute value compared that year (home or peer).
+    scale = np.fmax(np.abs(home_value), np.where(has_peers, largest, np.nan))
+    near_zero = ~(np.abs(median) > NEAR_ZERO * np.nan_to_num(scale, nan=0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(near_zero, np.nan, 100.0 * diff / np.abs(median))
+    return pd.DataFrame({
+        "period": years, "home_value": home_value, "peer_median": median, "peer_mean": middle["mean"].to_numpy(),
+        "peer_min": np.where(has_peers, lowest, np.nan), "peer_max": np.where(has_peers, highest, np.nan),
+        "peer_q1": q1, "peer_q3": q3, "peer_n": peer_n.astype("int64"),
+        "riket": per_year(riket, value), "peer_missing": n_peers - peer_n.astype("int64"),
+        "rank": rank, "rank_of": rank_of, "percentile": percentile, "diff_to_median": diff,
+        "diff_to_median_pct": pct})
 
 
 def benchmark(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids: Sequence[str],
@@ -274,7 +321,8 @@ def benchmark(values: pd.DataFrame, indicator: Indicator, home_id: str, peer_ids
     out["change_since_first"] = out["home_value"] - (first.iloc[0] if len(first) else float("nan"))
     out["change_since_previous"] = out["home_value"] - out["period"].map(lambda p: home.get(p - 1, float("nan")))
     out["is_latest"] = out["period"] == latest_year(out)
-    out = out.astype({c: "Int64" for c in _INT_COLUMNS} | {"period": "int64"})
+    for column, dtype in [(c, "Int64") for c in _INT_COLUMNS] + [("period", "int64")]:
+        out[column] = out[column].astype(dtype)  # one by one: DataFrame.astype copies every column, 29 of them
     return out[BENCHMARK_COLUMNS]
 
 

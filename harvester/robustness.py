@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .compare import ComparisonSet
@@ -44,19 +45,33 @@ def comparisons(chosen: ComparisonSet, riket_id: str | None) -> list[Comparison]
 
 def positions(values: pd.DataFrame, indicator: Indicator, home_id: str, sets: Sequence[Comparison]) -> pd.DataFrame:
     """Per set and year with a home value: the set's median (Riket: its value), how many had a value, and
-    whether the home is higher, lower or equal."""
+    whether the home is higher, lower or equal.
+
+    Every set's medians come from one groupby over (set, year): a big compare asks this of each of
+    its indicators, and a groupby per set cost more than the medians themselves."""
     mine = values[(values["kpi"] == indicator.series_id) & (values["gender"] == indicator.gender) & values["value"].notna()]
-    home = mine[mine["municipality_id"] == home_id].set_index("period")["value"]
-    frames = []
-    for s in sets:
-        stats = (mine[mine["municipality_id"].isin(s.member_ids)].groupby("period")["value"]
-                 .agg(["median", "count"]).rename(columns={"count": "n"}))
-        rows = stats.join(home.rename("home_value"), how="inner").reset_index()
-        rows["position"] = [HIGHER if h > m else LOWER if h < m else EQUAL
-                            for h, m in zip(rows["home_value"], rows["median"])]
-        frames.append(rows.assign(indicator=indicator.id, kpi=indicator.series_id, set=s.title, set_id=s.set_id))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    return out.astype({"period": "int64", "n": "int64"})[COLUMNS] if len(out) else pd.DataFrame(columns=COLUMNS)
+    codes, uniques = pd.factorize(mine["municipality_id"])
+    period = mine["period"].to_numpy(dtype="int64")
+    value = mine["value"].to_numpy(dtype="float64")
+    at_home = (mine["municipality_id"] == home_id).to_numpy()
+    home = pd.Series(value[at_home], index=period[at_home])
+    chosen = [np.flatnonzero(uniques.isin(list(s.member_ids))[codes]) for s in sets]
+    picked = np.concatenate(chosen) if chosen else np.array([], dtype="int64")
+    which = np.repeat(np.arange(len(sets), dtype="int64"), [len(c) for c in chosen])
+    span = int(period.max()) + 1 if len(period) else 1  # one int key per (set, year), grouped in their order
+    stats = pd.Series(value[picked]).groupby(which * span + period[picked]).agg(["median", "count"])
+    at, year = np.divmod(stats.index.to_numpy(), span)
+    kept = np.isin(year, home.index.to_numpy())
+    if not kept.any():
+        return pd.DataFrame(columns=COLUMNS)
+    stats, at, year = stats[kept], at[kept], year[kept]
+    home_value, median = home.reindex(year).to_numpy(), stats["median"].to_numpy()
+    texts = {"indicator": [indicator.id] * len(stats), "kpi": [indicator.series_id] * len(stats),
+             "set": [sets[i].title for i in at], "set_id": [sets[i].set_id for i in at],
+             "position": np.select([home_value > median, home_value < median], [HIGHER, LOWER], EQUAL)}
+    numbers = {"period": year.astype("int64"), "home_value": home_value, "median": median,
+               "n": stats["count"].to_numpy(dtype="int64")}
+    return pd.DataFrame({c: pd.Series(texts[c], dtype="str") if c in texts else numbers[c] for c in COLUMNS})
 
 
 def sentence(rows: pd.DataFrame, home_title: str, decimals: int) -> str:
