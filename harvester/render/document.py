@@ -9,6 +9,7 @@ footnote, and none of them computes a statistic.
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from dataclasses import dataclass
 
 import pandas as pd
@@ -190,6 +191,12 @@ def indicator_title(indicator: Indicator, unit: str) -> str:
     return label
 
 
+# The series table's columns, read as lists: iterating a frame's rows cost more than the cells' formatting.
+_SeriesYear = namedtuple("_SeriesYear", ["period", "home_value", "quartile", "is_latest", "peer_median", "peer_min",
+                                         "peer_max", "rank", "rank_of", "riket", "diff_to_median",
+                                         "diff_to_median_pct", "gap_to_target"])
+
+
 def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, decimals: int, riket: bool,
                   ranked: bool) -> Table:
     target = isinstance(indicator.target, Target)  # a median target's gap is the column before
@@ -200,9 +207,7 @@ def _series_table(bench: pd.DataFrame, indicator: Indicator, home_title: str, de
     columns += [Column("Skillnad\nmot median"), Column("Skillnad\nmot median, %")]
     columns += [Column("Skillnad\nmot mål")] if target else []
     rows = []
-    shown = bench[["period", "home_value", "quartile", "is_latest", "peer_median", "peer_min", "peer_max", "rank",
-                   "rank_of", "riket", "diff_to_median", "diff_to_median_pct", "gap_to_target"]]
-    for r in shown.itertuples(index=False):  # the columns shown only: itertuples reads every column it is given
+    for r in map(_SeriesYear._make, zip(*(bench[c].tolist() for c in _SeriesYear._fields))):
         cells = [Cell(str(r.period), int(r.period), "0"),
                  _number_cell(r.home_value, decimals, r.quartile if r.is_latest else None),
                  _number_cell(r.peer_median, decimals), _range_cell(r.peer_min, r.peer_max, decimals)]
@@ -223,7 +228,8 @@ def latest_order(year: pd.DataFrame, direction: str) -> pd.DataFrame:
 def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicator, home_title: str, unit: str,
                   decimals: int, riket: bool, ranked: bool) -> Table:
     year = int(latest_row["period"])
-    shown = peers[(peers["period"] == year) & peers["role"].isin([HOME, PEER])]
+    period, role = peers["period"].to_numpy(), peers["role"].to_numpy(dtype=object)
+    shown = peers[(period == year) & ((role == HOME) | (role == PEER))]
     columns = ([Column("Rang")] if ranked else []) + [Column("Kommun", numeric=False),
                                                       Column(f"Värde {year}" + (f"\n({unit})" if unit else ""))]
     blank = (Cell(""),) if ranked else ()
@@ -246,10 +252,10 @@ def _latest_table(peers: pd.DataFrame, latest_row: pd.Series, indicator: Indicat
                     SUMMARY_STYLE))
     if riket:
         rows.append(Row(blank + (Cell("Riket"), _number_cell(latest_row["riket"], decimals)), SUMMARY_STYLE))
-    home = peers[(peers["role"] == HOME) & peers["value"].notna()]
+    newer = (role == HOME) & peers["value"].notna().to_numpy() & (period > year)
     if pd.isna(latest_row["home_value"]):
         caption = f"Jämförelsegruppens senaste år med värde: {year} ({home_title} saknar värde)"
-    elif (home["period"] > year).any():  # a newer figure the home has alone: in the series table above
+    elif newer.any():  # a newer figure the home has alone: in the series table above
         caption = f"Senaste år med värden för både {home_title} och jämförelsegruppen: {year}"
     else:
         caption = f"Senaste år med värde för {home_title}: {year}"
@@ -269,8 +275,8 @@ def _kept(roles: list[str]) -> set[int]:
 
 
 def _big_group_note(peers: pd.DataFrame) -> str:
-    year = peers[peers["role"].isin([HOME, PEER])]
-    n = year["municipality_id"].nunique()
+    compared = peers["role"].isin([HOME, PEER]).to_numpy()
+    n = len(set(peers["municipality_id"].to_numpy(dtype=object)[compared]))  # a filtered frame cost more
     if n <= BIG_GROUP + 1:
         return ""
     return (f"Tabellen över senaste året visar de {BIG_GROUP_ENDS} bästa och sämsta av {n} kommuner och "
@@ -281,7 +287,10 @@ def _missing_note(peers: pd.DataFrame, source: str) -> str:
     gaps = peers[(peers["role"] == PEER) & peers["value"].isna()]
     if gaps.empty:
         return ""
-    years = [f"{period}: {', '.join(year['title'])}" for period, year in gaps.groupby("period")]
+    names: dict[int, list[str]] = {}
+    for period, title in zip(gaps["period"].tolist(), gaps["title"].tolist()):  # lists: a groupby cost more
+        names.setdefault(period, []).append(title)
+    years = [f"{period}: {', '.join(names[period])}" for period in sorted(names)]
     return f"Jämförelsekommuner utan värde i {source} (ingår inte i median och rang) – " + "; ".join(years) + "."
 
 
