@@ -143,7 +143,11 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> Timed:
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
-            proc.wait()
+            try:
+                proc.wait(timeout=1800)  # a compare that hangs ends the bench, not the machine's afternoon
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
             wall = time.perf_counter() - started
             done.set()
             sampler.join()

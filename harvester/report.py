@@ -170,16 +170,16 @@ def _csv(df: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def _arrow(df: pd.DataFrame) -> pa.Table:
-    """The table as analysts' files hold it: text as large_string, as pandas 3 writes its Arrow-held text,
+def _file_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema as analysts' files hold it: text as large_string, as pandas 3 writes its Arrow-held text,
     also where the compare held it as Python strings (STRINGS_AS_PYTHON), so the files' schema stays one."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    return table.cast(pa.schema([f.with_type(pa.large_string()) if f.type == pa.string() else f for f in table.schema],
-                                metadata=table.schema.metadata))
+    return pa.schema([f.with_type(pa.large_string()) if f.type == pa.string() else f for f in schema],
+                     metadata=schema.metadata)
 
 
 def _parquet(df: pd.DataFrame) -> bytes:
-    return store.parquet_bytes(_arrow(df))
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    return store.parquet_bytes(table.cast(_file_schema(table.schema)))
 
 
 def write_report(config: Config, root: Path, revised_since: dt.date | None = None,
@@ -333,10 +333,10 @@ def _compute_and_stage(config: Config, root: Path, revised_since: dt.date | None
                               home_title=inputs.home_title, unit=c.unit, decimals=c.decimals, direction=ind.direction,
                               target=ind.target if isinstance(ind.target, Target) else None,
                               riket=spec.riket, source=chart_source(ind, c.origin))
-            table = _arrow(c.peers)
+            table = pa.Table.from_pandas(c.peers, preserve_index=False)
             if peers_file is None:
-                peers_file = pq.ParquetWriter(staged.tmp("peers.parquet"), table.schema, compression="zstd")
-            peers_file.write_table(table.cast(peers_file.schema))
+                peers_file = pq.ParquetWriter(staged.tmp("peers.parquet"), _file_schema(table.schema), compression="zstd")
+            peers_file.write_table(table.cast(peers_file.schema))  # one cast: to the file's schema
             done.append(replace(c, peers=pd.DataFrame(columns=c.peers.columns)))  # the peers are in peers.parquet now
     finally:
         if peers_file is not None:
